@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -276,3 +277,16 @@ func (r *Redactor) Redact(s string) string {
 }
 
 func gomaxprocs() int { return runtime.GOMAXPROCS(0) }
+
+// CheckPlan validates p and compiles it the way a run would (feeds loaded, columns and references
+// checked, bodies read) without sending traffic. Environment variables and secrets that are not set
+// are accepted: validation does not need them.
+func CheckPlan(p *Plan) error {
+	_, err := compilePlan(p, func(k string) (string, bool) {
+		if v, ok := os.LookupEnv(k); ok {
+			return v, true
+		}
+		return "unset-" + k, true
+	})
+	return err
+}

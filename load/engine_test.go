@@ -34,10 +34,10 @@ func d(s string) load.Duration {
 func TestConstantArrivalRateSmoke(t *testing.T) {
 	srv, hits := okServer(t)
 	p := &load.Plan{
-		Name:    "smoke",
-		Targets: load.Targets{BaseURL: srv.URL},
-		Load:    &load.Executor{Type: load.ConstantArrivalRate, Rate: 100, Duration: d("2s")},
-		Scenarios: []load.Scenario{{Name: "get", Steps: []load.Step{{URL: "/x", Checks: []load.Check{{Status: "200"}, {JSON: "$.id"}}}}}},
+		Name:       "smoke",
+		Targets:    load.Targets{BaseURL: srv.URL},
+		Load:       &load.Executor{Type: load.ConstantArrivalRate, Rate: 100, Duration: d("2s")},
+		Scenarios:  []load.Scenario{{Name: "get", Steps: []load.Step{{URL: "/x", Checks: []load.Check{{Status: "200"}, {JSON: "$.id"}}}}}},
 		Thresholds: []load.Threshold{{Expr: "error_rate < 1%"}, {Expr: "checks > 99%"}},
 	}
 	res, err := load.Run(context.Background(), p, load.Options{})

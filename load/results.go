@@ -41,31 +41,31 @@ type PlanInfo struct {
 
 // Summary is the end-of-run summary, the stable --summary contract. Latencies are milliseconds.
 type Summary struct {
-	Schema       string           `json:"schema"`
-	Name         string           `json:"name"`
-	Pass         bool             `json:"pass"`
-	ResponseTime LatencySummary   `json:"response_time"`
-	ServiceTime  LatencySummary   `json:"service_time"`
-	Requests     int64            `json:"requests"`
-	Errors       int64            `json:"errors"`
-	ErrorRate    float64          `json:"error_rate"`
-	Dropped      int64            `json:"dropped"`
-	Iterations   int64            `json:"iterations"`
-	Rate         float64          `json:"rate"`
-	DurationS    float64          `json:"duration_s"`
-	CPUSeconds   float64          `json:"cpu_seconds"`
-	ChecksPassed int64            `json:"checks_passed"`
-	ChecksFailed int64            `json:"checks_failed"`
-	BytesIn      int64            `json:"bytes_in"`
-	BytesOut     int64            `json:"bytes_out"`
-	Status       map[string]int64 `json:"status"`
-	ErrorClasses map[string]int64 `json:"error_classes"`
-	Timing       TimingSummary    `json:"timing"`
+	Schema       string            `json:"schema"`
+	Name         string            `json:"name"`
+	Pass         bool              `json:"pass"`
+	ResponseTime LatencySummary    `json:"response_time"`
+	ServiceTime  LatencySummary    `json:"service_time"`
+	Requests     int64             `json:"requests"`
+	Errors       int64             `json:"errors"`
+	ErrorRate    float64           `json:"error_rate"`
+	Dropped      int64             `json:"dropped"`
+	Iterations   int64             `json:"iterations"`
+	Rate         float64           `json:"rate"`
+	DurationS    float64           `json:"duration_s"`
+	CPUSeconds   float64           `json:"cpu_seconds"`
+	ChecksPassed int64             `json:"checks_passed"`
+	ChecksFailed int64             `json:"checks_failed"`
+	BytesIn      int64             `json:"bytes_in"`
+	BytesOut     int64             `json:"bytes_out"`
+	Status       map[string]int64  `json:"status"`
+	ErrorClasses map[string]int64  `json:"error_classes"`
+	Timing       TimingSummary     `json:"timing"`
 	Thresholds   []ThresholdResult `json:"thresholds"`
-	Valid        bool             `json:"valid"`
-	Invalid      []string         `json:"invalid,omitempty"`
-	Aborted      bool             `json:"aborted"`
-	AbortReason  string           `json:"abort_reason,omitempty"`
+	Valid        bool              `json:"valid"`
+	Invalid      []string          `json:"invalid,omitempty"`
+	Aborted      bool              `json:"aborted"`
+	AbortReason  string            `json:"abort_reason,omitempty"`
 }
 
 // LatencySummary describes one latency histogram in milliseconds.
