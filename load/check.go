@@ -20,6 +20,7 @@ type response struct {
 	body    []byte
 	service time.Duration
 	cookies func() []*http.Cookie
+	vu      *vu // renders templated comparisons
 
 	parsed    bool
 	parsedVal any
@@ -124,6 +125,7 @@ func jsonString(v any) string {
 
 type compiledCheck struct {
 	name     string
+	equals   *tmpl // bound to the run's env, secrets and feeds by compileStep
 	eval     func(r *response) bool
 	needJSON bool
 }
@@ -145,10 +147,24 @@ func compileCheck(c Check) (*compiledCheck, error) {
 			return nil, fmt.Errorf("matches: %v", err)
 		}
 	}
+	cc := &compiledCheck{name: c.Name}
+	if c.Equals != nil {
+		t, err := parseTemplate(*c.Equals)
+		if err != nil {
+			return nil, fmt.Errorf("equals: %v", err)
+		}
+		cc.equals = t
+	}
 	// cmp compares a present value with the check's comparators.
-	cmp := func(s string) bool {
-		if c.Equals != nil && s != *c.Equals {
-			return false
+	cmp := func(r *response, s string) bool {
+		if cc.equals != nil {
+			want, ok := cc.equals.literal()
+			if !ok {
+				want = string(cc.equals.render(nil, r.vu))
+			}
+			if s != want {
+				return false
+			}
 		}
 		if c.Contains != "" && !strings.Contains(s, c.Contains) {
 			return false
@@ -159,7 +175,6 @@ func compileCheck(c Check) (*compiledCheck, error) {
 		return true
 	}
 	wantPresent := c.Exists == nil || *c.Exists
-	cc := &compiledCheck{name: c.Name}
 	switch {
 	case c.Status != "" || len(c.StatusIn) > 0:
 		ok := map[int]bool{}
@@ -198,7 +213,7 @@ func compileCheck(c Check) (*compiledCheck, error) {
 			if found != wantPresent {
 				return false
 			}
-			return !found || cmp(jsonString(x))
+			return !found || cmp(r, jsonString(x))
 		}
 		if cc.name == "" {
 			cc.name = "json " + c.JSON
@@ -210,13 +225,13 @@ func compileCheck(c Check) (*compiledCheck, error) {
 			if found != wantPresent {
 				return false
 			}
-			return !found || cmp(strings.Join(vals, ", "))
+			return !found || cmp(r, strings.Join(vals, ", "))
 		}
 		if cc.name == "" {
 			cc.name = "header " + c.Header
 		}
 	case c.Body:
-		cc.eval = func(r *response) bool { return cmp(string(r.body)) }
+		cc.eval = func(r *response) bool { return cmp(r, string(r.body)) }
 		if cc.name == "" {
 			cc.name = "body"
 		}

@@ -112,8 +112,9 @@ func isHostNotAllowed(err error) bool {
 	return errors.As(err, &h)
 }
 
-func newTransport(g *guard, wrap func(net.Conn) net.Conn, maxConns int, insecure bool, dials *atomic.Int64) *http.Transport {
+func newTransport(g *guard, wrap func(net.Conn) net.Conn, maxConns, perHost int, insecure bool, dials *atomic.Int64) *http.Transport {
 	return &http.Transport{
+		MaxConnsPerHost:       perHost,
 		DialContext:           g.dialer(wrap, dials),
 		MaxIdleConns:          maxConns,
 		MaxIdleConnsPerHost:   maxConns,

@@ -132,7 +132,15 @@ func compilePlan(p *Plan, lookupEnv func(string) (string, bool)) (*compiledPlan,
 
 	var base *url.URL
 	if p.Targets.BaseURL != "" {
-		base, _ = url.Parse(strings.TrimRight(p.Targets.BaseURL, "/") + "/")
+		t, err := c.template(p.Targets.BaseURL, false)
+		if err != nil {
+			return nil, fmt.Errorf("targets.base_url: %v", err)
+		}
+		raw, _ := t.literal()
+		base, err = url.Parse(strings.TrimRight(raw, "/") + "/")
+		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+			return nil, fmt.Errorf("targets.base_url: must be an absolute http or https URL, got %q", raw)
+		}
 	}
 	for i, s := range p.Scenarios {
 		cs := &cscenario{name: s.Name, index: i}
@@ -301,6 +309,11 @@ func (c *compiler) compileStep(st Step, p *Plan, base *url.URL, dir, path string
 		cc, err := compileCheck(ch)
 		if err != nil {
 			return nil, fmt.Errorf("%s.checks[%d]: %v", path, k, err)
+		}
+		if cc.equals != nil {
+			if err := cc.equals.resolveStatic(c); err != nil {
+				return nil, fmt.Errorf("%s.checks[%d].equals: %v", path, k, err)
+			}
 		}
 		s.checks = append(s.checks, cc)
 		if ch.JSON != "" || ch.Body {

@@ -8,3 +8,5 @@ func cpuTime() time.Duration { return 0 }
 
 // CPUTime is not measured on this platform and returns 0.
 func CPUTime() time.Duration { return 0 }
+
+func preciseSleep(d time.Duration) { time.Sleep(d) }

@@ -19,3 +19,10 @@ func cpuTime() time.Duration {
 // CPUTime returns the process's user plus system CPU time, as measured by getrusage. Benchmarks and
 // tools use it to report CPU-seconds per request.
 func CPUTime() time.Duration { return cpuTime() }
+
+// preciseSleep sleeps d (short) with nanosleep(2) instead of a runtime timer.
+func preciseSleep(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+	}
+}

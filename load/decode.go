@@ -111,7 +111,17 @@ func (p *Plan) validate(source string) error {
 	if p.Version != 0 && p.Version != PlanVersion {
 		ps.add("version", "unsupported version %d (this ramp reads version %d)", p.Version, PlanVersion)
 	}
-	if p.Targets.BaseURL != "" {
+	if strings.Contains(p.Targets.BaseURL, "${") {
+		if t, err := parseTemplate(p.Targets.BaseURL); err != nil {
+			ps.add("targets.base_url", "%v", err)
+		} else {
+			for _, seg := range t.segs {
+				if seg.kind != segLit && !strings.HasPrefix(seg.name, "env.") {
+					ps.add("targets.base_url", "only ${env.NAME} references are allowed here, got ${%s}", seg.name)
+				}
+			}
+		}
+	} else if p.Targets.BaseURL != "" {
 		if u, err := url.Parse(p.Targets.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			ps.add("targets.base_url", "must be an absolute http or https URL, got %q", p.Targets.BaseURL)
 		}
@@ -228,6 +238,9 @@ func (p *Plan) validate(source string) error {
 		if n.DownKbps < 0 || n.UpKbps < 0 {
 			ps.add("networks."+k, "bandwidth must not be negative")
 		}
+	}
+	if p.Defaults.MaxConnections < 0 {
+		ps.add("defaults.max_connections", "must not be negative")
 	}
 	if p.MaxRate < 0 {
 		ps.add("max_rate", "must not be negative")
@@ -362,6 +375,10 @@ func (p *Plan) validateScenario(ps *problems, i int, s Scenario) {
 		for k, c := range st.Checks {
 			if _, err := compileCheck(c); err != nil {
 				ps.add(fmt.Sprintf("%s.checks[%d]", sp, k), "%v", err)
+			} else if c.Equals != nil {
+				if err := p.checkTemplate(*c.Equals, defined); err != nil {
+					ps.add(fmt.Sprintf("%s.checks[%d].equals", sp, k), "%v", err)
+				}
 			}
 		}
 		if st.Think != nil {

@@ -168,7 +168,7 @@ func (r *runner) transport(network string) *http.Transport {
 	for _, g := range r.cp.groups {
 		maxConns += max(g.exec.MaxInFlight, maxVUs(&g.exec))
 	}
-	t := newTransport(r.guard, wrap, maxConns, r.opts.InsecureSkipVerify, &r.dials)
+	t := newTransport(r.guard, wrap, maxConns, r.cp.plan.Defaults.MaxConnections, r.opts.InsecureSkipVerify, &r.dials)
 	r.transports[network] = t
 	return t
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,19 +148,14 @@ pace:
 			break
 		}
 		at := start.Add(off)
-		if d := time.Until(at); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				break pace
-			}
-		} else if ctx.Err() != nil {
-			break
+		if !waitUntil(ctx, timer, at) {
+			break pace
 		}
 		r.notePacerLag(time.Since(at))
 		select {
 		case work <- at:
+			// let the worker start now rather than when this goroutine sleeps again
+			runtime.Gosched()
 			continue
 		default:
 		}
@@ -194,6 +190,26 @@ pace:
 	}
 	close(work)
 	waitGraceful(&wg, g.exec.GracefulStop.D(), hardStop)
+}
+
+// waitUntil sleeps until at. The Go runtime's timers can fire up to a millisecond late on an idle
+// process (the network poller sleeps in whole milliseconds), which would show up as response time,
+// so the last stretch is slept with nanosleep(2), whose wake-up is accurate to tens of microseconds.
+func waitUntil(ctx context.Context, timer *time.Timer, at time.Time) bool {
+	d := time.Until(at)
+	if d > 3*time.Millisecond {
+		timer.Reset(d - 2*time.Millisecond)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return false
+		}
+		d = time.Until(at)
+	}
+	if d > 0 {
+		preciseSleep(d)
+	}
+	return ctx.Err() == nil
 }
 
 // waitGraceful waits for wg; after grace it cancels the running iterations and waits again.

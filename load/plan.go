@@ -77,6 +77,10 @@ type Feed struct {
 type Defaults struct {
 	Headers map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
 	Timeout Duration          `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	// MaxConnections bounds the connections per host and network profile (0: unbounded). Like wrk's
+	// -c, requests beyond it wait for a free connection; that wait counts in response time, not in
+	// service time.
+	MaxConnections int `json:"max_connections,omitempty" yaml:"max_connections,omitempty"`
 }
 
 // Executor types.

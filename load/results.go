@@ -68,7 +68,9 @@ type Summary struct {
 	AbortReason  string            `json:"abort_reason,omitempty"`
 }
 
-// LatencySummary describes one latency histogram in milliseconds.
+// LatencySummary describes one latency histogram in milliseconds. Service time runs from the moment
+// the request had its connection (the actual send) to the last response byte; response time runs
+// from the intended start in the arrival schedule to the last byte.
 type LatencySummary struct {
 	Count int64   `json:"count"`
 	Min   float64 `json:"min"`

@@ -44,7 +44,7 @@ type vu struct {
 // timing holds httptrace timestamps as UnixNano values; atomics because a transport may finish an
 // abandoned dial on another goroutine after the request completed.
 type timing struct {
-	dnsStart, dnsDone, connStart, connDone, tlsStart, tlsDone, firstByte atomic.Int64
+	dnsStart, dnsDone, connStart, connDone, tlsStart, tlsDone, gotConn, firstByte atomic.Int64
 }
 
 func (t *timing) reset() {
@@ -54,6 +54,7 @@ func (t *timing) reset() {
 	t.connDone.Store(0)
 	t.tlsStart.Store(0)
 	t.tlsDone.Store(0)
+	t.gotConn.Store(0)
 	t.firstByte.Store(0)
 }
 
@@ -91,6 +92,7 @@ func (r *runner) newVU() *vu {
 		ConnectDone:          func(string, string, error) { v.tm.connDone.Store(now()) },
 		TLSHandshakeStart:    func() { v.tm.tlsStart.Store(now()) },
 		TLSHandshakeDone:     func(tls.ConnectionState, error) { v.tm.tlsDone.Store(now()) },
+		GotConn:              func(httptrace.GotConnInfo) { v.tm.gotConn.Store(now()) },
 		GotFirstResponseByte: func() { v.tm.firstByte.Store(now()) },
 	}
 	v.traceCtx = httptrace.WithClientTrace(context.Background(), tr)
@@ -204,7 +206,7 @@ func (v *vu) do(ctx context.Context, st *cstep, intended time.Time) bool {
 	s := sample{series: st.series, bytesOut: out}
 	if err != nil {
 		end := time.Now()
-		s.service, s.response = end.Sub(start), end.Sub(intended)
+		s.service, s.response = end.Sub(v.sendStart(start)), end.Sub(intended)
 		s.class = classify(err)
 		if ctx.Err() != nil && s.class == ErrTimeout {
 			// a hard stop cancelled the request: not the target's fault, do not record it
@@ -231,7 +233,7 @@ func (v *vu) do(ctx context.Context, st *cstep, intended time.Time) bool {
 	}
 	resp.Body.Close()
 	end := time.Now()
-	s.service, s.response = end.Sub(start), end.Sub(intended)
+	s.service, s.response = end.Sub(v.sendStart(start)), end.Sub(intended)
 	s.status = resp.StatusCode
 	s.bytesIn = n + headerBytes(resp.Header)
 	v.fillTiming(&s, start, end)
@@ -244,7 +246,7 @@ func (v *vu) do(ctx context.Context, st *cstep, intended time.Time) bool {
 	case resp.StatusCode >= 400:
 		s.class = ErrHTTP4xx
 	}
-	r := response{status: resp.StatusCode, header: resp.Header, body: v.body.Bytes(), service: s.service, cookies: resp.Cookies}
+	r := response{status: resp.StatusCode, header: resp.Header, body: v.body.Bytes(), service: s.service, cookies: resp.Cookies, vu: v}
 	for _, c := range st.checks {
 		if c.eval(&r) {
 			s.checksPass++
@@ -269,6 +271,15 @@ func (v *vu) do(ctx context.Context, st *cstep, intended time.Time) bool {
 		v.r.rec.record(v.shard, &sample{series: st.series, class: ErrExtract, noRequest: true})
 	}
 	return ok
+}
+
+// sendStart is when the request could actually be sent: when it got its connection (after any wait
+// for a free connection, DNS, connect and TLS), or start when the trace did not fire.
+func (v *vu) sendStart(start time.Time) time.Time {
+	if gc := v.tm.gotConn.Load(); gc > start.UnixNano() {
+		return time.Unix(0, gc)
+	}
+	return start
 }
 
 func (v *vu) fillTiming(s *sample, start, end time.Time) {
