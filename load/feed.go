@@ -94,14 +94,24 @@ func loadFeed(name string, f Feed, dir string) (*feedData, error) {
 
 func (f *feedData) hasColumn(c string) bool { _, ok := f.colIdx[c]; return ok }
 
-// pick returns the row for an iteration of VU id.
+// claim gives a VU its own row of a unique feed for its whole life (-1 when none is left).
+func (f *feedData) claim() int {
+	n := f.next.Add(1) - 1
+	if n >= uint64(len(f.rows)) {
+		return -1
+	}
+	return int(n)
+}
+
+// pick returns the row for an iteration; for unique feeds vuID is the row the VU claimed.
 func (f *feedData) pick(vuID int, r *rand.Rand) ([]string, error) {
 	switch f.mode {
 	case "random":
 		return f.rows[r.IntN(len(f.rows))], nil
 	case "unique":
-		if vuID >= len(f.rows) {
-			return nil, fmt.Errorf("%w: feed %s has %d rows for unique use, VU %d has none", errFeedExhausted, f.name, len(f.rows), vuID+1)
+		// vuID is the row the VU claimed (see claim); -1 when the rows ran out.
+		if vuID < 0 || vuID >= len(f.rows) {
+			return nil, fmt.Errorf("%w: feed %s has %d rows for unique use and every row belongs to another VU", errFeedExhausted, f.name, len(f.rows))
 		}
 		return f.rows[vuID], nil
 	default:

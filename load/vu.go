@@ -28,6 +28,7 @@ type vu struct {
 	rng       *rand.Rand
 	vars      map[string]string
 	rows      [][]string
+	claimed   []int // row of each unique feed owned by this VU (-2: not claimed yet)
 	iteration int64
 	client    http.Client
 	jar       jar
@@ -72,6 +73,10 @@ func (r *runner) newVU() *vu {
 	id := int(r.nextVU.Add(1) - 1)
 	v := &vu{id: id, r: r, rng: rand.New(rand.NewPCG(r.seed, uint64(id))), shard: id, vars: map[string]string{}}
 	v.rows = make([][]string, len(r.cp.feeds))
+	v.claimed = make([]int, len(r.cp.feeds))
+	for i := range v.claimed {
+		v.claimed[i] = -2
+	}
 	network := ""
 	if len(r.cp.devices) > 0 {
 		d := r.cp.devices[pickWeighted(r.cp.devCum, v.rng)]
@@ -130,7 +135,15 @@ func (v *vu) iterate(ctx context.Context, sc *cscenario, intended time.Time) {
 	clear(v.vars)
 	v.jar.reset()
 	for _, f := range sc.feeds {
-		row, err := v.r.cp.feeds[f].pick(v.id, v.rng)
+		fd := v.r.cp.feeds[f]
+		idx := v.id
+		if fd.mode == "unique" {
+			if v.claimed[f] == -2 {
+				v.claimed[f] = fd.claim()
+			}
+			idx = v.claimed[f]
+		}
+		row, err := fd.pick(idx, v.rng)
 		if err != nil {
 			v.r.rec.record(v.shard, &sample{series: sc.steps[0].series, class: ErrFeed, noRequest: true})
 			return

@@ -15,15 +15,15 @@ import (
 
 // Profile describes a network. The zero value changes nothing.
 type Profile struct {
-	// Latency is added once per exchange: before the first read that follows a write (the response
-	// of a request), so a request/response pays one round trip of it.
+	// Latency is added once per exchange: the first data read after a write (the response to a
+	// request) is delivered Latency later, so a request/response pays one round trip of it.
 	Latency time.Duration
 	// Jitter is the half-width of a uniform variation around Latency.
 	Jitter time.Duration
 	// DownKbps and UpKbps cap throughput in kilobits per second (0: unlimited).
 	DownKbps float64
 	UpKbps   float64
-	// ResetRate is the probability that a connection is reset before its first response.
+	// ResetRate is the probability that a connection is reset when its first response arrives.
 	ResetRate float64
 }
 
@@ -80,6 +80,15 @@ func (c *conn) delay() time.Duration {
 }
 
 func (c *conn) Read(b []byte) (int, error) {
+	if c.down != nil && len(b) > c.down.burst {
+		b = b[:c.down.burst]
+	}
+	n, err := c.Conn.Read(b)
+	if n == 0 {
+		return n, err
+	}
+	// The first data after a write is the answer to it: deliver it one latency later. (HTTP
+	// clients read in the background, so the delay cannot be taken before the read.)
 	c.mu.Lock()
 	first := c.wrote
 	c.wrote = false
@@ -92,11 +101,7 @@ func (c *conn) Read(b []byte) (int, error) {
 		c.Conn.Close()
 		return 0, &net.OpError{Op: "read", Net: "tcp", Addr: c.RemoteAddr(), Err: syscall.ECONNRESET}
 	}
-	if c.down != nil && len(b) > c.down.burst {
-		b = b[:c.down.burst]
-	}
-	n, err := c.Conn.Read(b)
-	if n > 0 && c.down != nil {
+	if c.down != nil {
 		c.down.take(n)
 	}
 	return n, err
