@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -258,8 +259,16 @@ type Redactor struct {
 func NewRedactor(secrets ...string) *Redactor {
 	var pairs []string
 	for _, s := range secrets {
-		if s != "" {
-			pairs = append(pairs, s, "***")
+		if s == "" {
+			continue
+		}
+		pairs = append(pairs, s, "***")
+		// as it appears in URLs and JSON
+		if q := url.QueryEscape(s); q != s {
+			pairs = append(pairs, q, "***")
+		}
+		if j := jsonEscape(s); j != s {
+			pairs = append(pairs, j, "***")
 		}
 	}
 	if len(pairs) == 0 {

@@ -163,7 +163,7 @@ func TestSlidingWindowAndTagThresholds(t *testing.T) {
 		Load:      &load.Executor{Type: load.ConstantArrivalRate, Rate: 50, Duration: d("5s")},
 		Scenarios: []load.Scenario{{Name: "s", Steps: []load.Step{{Name: "fast", URL: "/fast"}, {Name: "slow", URL: "/slow"}}}},
 		Thresholds: []load.Threshold{
-			{Expr: "p(80) < 20ms", Tags: map[string]string{"step": "fast"}},              // 10% slow overall: passes
+			{Expr: "p(80) < 20ms", Tags: map[string]string{"step": "fast"}},                // 10% slow overall: passes
 			{Expr: "p(80) < 20ms", Tags: map[string]string{"step": "fast"}, Over: d("1s")}, // the brown-out window fails
 			{Expr: "p(50) > 25ms", Tags: map[string]string{"step": "slow"}},
 		},
