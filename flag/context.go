@@ -129,7 +129,7 @@ func (c Context) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// UnmarshalJSON decodes OpenFeature's flat form. targetingKey, when present, must be a string.
+// UnmarshalJSON decodes OpenFeature's flat form. targetingKey, when present and not null, must be a string.
 func (c *Context) UnmarshalJSON(b []byte) error {
 	var m map[string]any
 	d := json.NewDecoder(bytes.NewReader(b))
@@ -140,7 +140,7 @@ func (c *Context) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("context: must be a JSON object")
 	}
 	tk := ""
-	if v, ok := m[TargetingKeyAttribute]; ok {
+	if v, ok := m[TargetingKeyAttribute]; ok && v != nil {
 		s, ok := v.(string)
 		if !ok {
 			return fmt.Errorf("context: targetingKey must be a string, got %s", jsonKind(v))

@@ -18,8 +18,9 @@ const (
 	// ReasonPrerequisiteFailed: a prerequisite flag was disabled or did not serve the required variation; the
 	// off variation was served and PrerequisiteKey names the prerequisite.
 	ReasonPrerequisiteFailed Reason = "PREREQUISITE_FAILED"
-	// ReasonBucketingKeyMissing: a split had to bucket the context but its bucketing attribute was missing (or
-	// not a string or number). The off variation was served: a context is never assigned at random.
+	// ReasonBucketingKeyMissing: a split had to bucket the context but its bucketing attribute was missing. The
+	// off variation was served: a context is never assigned at random. (A bucketing attribute that is present
+	// but neither a string nor a number is an INVALID_CONTEXT error.)
 	ReasonBucketingKeyMissing Reason = "BUCKETING_KEY_MISSING"
 	// ReasonError: evaluation failed; ErrorCode says why and Value is nil.
 	ReasonError Reason = "ERROR"

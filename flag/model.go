@@ -148,7 +148,7 @@ type Rule struct {
 // list attribute, for any element of the list); Negate inverts the result. A clause on a missing attribute does
 // not match, negated or not (except exists, which is then false, and whose negation is true).
 type Clause struct {
-	Attribute string   `json:"attribute"`
+	Attribute string   `json:"attribute,omitempty"`
 	Op        Operator `json:"op"`
 	Values    []any    `json:"values,omitempty"`
 	Negate    bool     `json:"negate,omitempty"`

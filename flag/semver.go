@@ -13,7 +13,7 @@ type Semver struct {
 // "MAJOR" and "MAJOR.MINOR" (missing parts are 0), since app versions in the wild are often written that way.
 func ParseSemver(s string) (Semver, bool) {
 	var v Semver
-	if len(s) > 0 && (s[0] == 'v' || s[0] == 'V') {
+	if len(s) > 0 && s[0] == 'v' {
 		s = s[1:]
 	}
 	var ok bool

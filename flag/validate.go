@@ -414,6 +414,13 @@ func (v *validator) clause(p string, c *Clause) {
 		}
 		return
 	}
+	if c.CaseInsensitive {
+		switch op {
+		case OpIn, OpNotIn, OpContains, OpStartsWith, OpEndsWith, OpMatches:
+		default:
+			v.addf(p+".caseInsensitive", "applies only to string operators, not %s", op)
+		}
+	}
 	if op == OpExists {
 		if len(c.Values) > 0 {
 			v.addf(p+".values", "exists takes no values")
@@ -423,13 +430,6 @@ func (v *validator) clause(p string, c *Clause) {
 	if len(c.Values) == 0 {
 		v.addf(p+".values", "%s needs at least one value", op)
 		return
-	}
-	if c.CaseInsensitive {
-		switch op {
-		case OpIn, OpNotIn, OpContains, OpStartsWith, OpEndsWith, OpMatches:
-		default:
-			v.addf(p+".caseInsensitive", "applies only to string operators, not %s", op)
-		}
 	}
 	for i, val := range c.Values {
 		vp := fmt.Sprintf("%s.values[%d]", p, i)

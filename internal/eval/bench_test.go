@@ -84,11 +84,15 @@ func BenchmarkEvaluateFlagCount(b *testing.B) {
 		b.Run(fmt.Sprintf("flags=%d", n), func(b *testing.B) {
 			snap := mustCompile(b, manyFlags(n))
 			ctxs := rulesContexts()
+			key := "flag-" + strconv.Itoa(n/2)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				sink = snap.Evaluate("flag-"+strconv.Itoa(n/2), &ctxs[i%len(ctxs)])
+				sink = snap.Evaluate(key, &ctxs[i])
 				i++
+				if i == len(ctxs) {
+					i = 0
+				}
 			}
 		})
 	}
