@@ -33,7 +33,18 @@ const linearAttrs = 12
 type Attribute struct {
 	Name  string
 	Value any
+	str   string // Value unboxed when it is a string: the evaluator reads it without chasing the interface
+	isStr bool
 }
+
+func newAttribute(name string, value any) Attribute {
+	a := Attribute{Name: name, Value: value}
+	a.str, a.isStr = value.(string)
+	return a
+}
+
+// String returns the value and true when it is a string.
+func (a *Attribute) String() (string, bool) { return a.str, a.isStr }
 
 // NewContext returns a context with the given targeting key and attributes. An attribute named "targetingKey"
 // sets the targeting key when targetingKey is empty and it is a string.
@@ -46,7 +57,7 @@ func NewContext(targetingKey string, attributes map[string]any) Context {
 			}
 			continue
 		}
-		c.attrs = append(c.attrs, Attribute{Name: k, Value: v})
+		c.attrs = append(c.attrs, newAttribute(k, v))
 	}
 	slices.SortFunc(c.attrs, func(a, b Attribute) int { return strings.Compare(a.Name, b.Name) })
 	c.buildIndex()
@@ -69,7 +80,7 @@ func (c Context) With(name string, value any) Context {
 	attrs := make([]Attribute, 0, len(c.attrs)+1)
 	attrs = append(attrs, c.attrs[:i]...)
 	if value != nil {
-		attrs = append(attrs, Attribute{Name: name, Value: value})
+		attrs = append(attrs, newAttribute(name, value))
 	}
 	if found {
 		i++
@@ -82,6 +93,27 @@ func (c Context) With(name string, value any) Context {
 
 func (c *Context) search(name string) (int, bool) {
 	return slices.BinarySearchFunc(c.attrs, name, func(a Attribute, n string) int { return strings.Compare(a.Name, n) })
+}
+
+// Attr returns the top-level attribute name, or nil when there is none. The result points into the context:
+// read it, never write it. A nil Value counts as missing.
+func (c *Context) Attr(name string) *Attribute {
+	if c.index != nil {
+		return c.attrIndexed(name)
+	}
+	for i := range c.attrs {
+		if c.attrs[i].Name == name {
+			return &c.attrs[i]
+		}
+	}
+	return nil
+}
+
+func (c *Context) attrIndexed(name string) *Attribute {
+	if i, ok := c.index[name]; ok {
+		return &c.attrs[i]
+	}
+	return nil
 }
 
 // Lookup returns the top-level attribute name. A nil value counts as missing. It is small enough to be inlined

@@ -150,12 +150,19 @@ func (c *clause) match(ctx *flag.Context) bool {
 		}
 		return c.holdsString(ctx.TargetingKey) != c.negate
 	}
+	if c.path.segs == nil { // the common case: a top-level attribute, strings read unboxed
+		a := ctx.Attr(c.path.full)
+		if a == nil || a.Value == nil {
+			return c.op == opExists && c.negate
+		}
+		if s, ok := a.String(); ok && c.op != opExists {
+			return c.holdsString(s) != c.negate
+		}
+		return c.holds(a.Value) != c.negate
+	}
 	v, ok := c.path.lookup(ctx)
 	if !ok {
 		return c.op == opExists && c.negate
-	}
-	if s, ok := v.(string); ok && c.op != opExists {
-		return c.holdsString(s) != c.negate
 	}
 	return c.holds(v) != c.negate
 }
