@@ -57,18 +57,7 @@ func Compile(set *flag.Set) (*Snapshot, error) {
 	if err := set.Validate(); err != nil {
 		return nil, err
 	}
-	segs := make(map[string]*segment, len(set.Segments))
-	for i := range set.Segments {
-		g := &set.Segments[i]
-		segs[g.Key] = &segment{by: compilePath(g.Attribute), included: idSet(g.Included), excluded: idSet(g.Excluded)}
-	}
-	for i := range set.Segments {
-		g := &set.Segments[i]
-		s := segs[g.Key]
-		for _, r := range g.Rules {
-			s.rules = append(s.rules, compileClauses(r.Clauses, segs))
-		}
-	}
+	segs := compileSegments(set.Segments)
 	flags := make(map[string]*cflag, len(set.Flags))
 	snap := &Snapshot{table: newTable(len(set.Flags)), keys: make([]string, 0, len(set.Flags))}
 	for i := range set.Flags {
@@ -81,6 +70,23 @@ func Compile(set *flag.Set) (*Snapshot, error) {
 		compileFlag(&set.Flags[i], flags[set.Flags[i].Key], flags, segs)
 	}
 	return snap, nil
+}
+
+// compileSegments compiles segments in two passes, so that in_segment clauses can refer to any of them.
+func compileSegments(gs []flag.Segment) map[string]*segment {
+	segs := make(map[string]*segment, len(gs))
+	for i := range gs {
+		g := &gs[i]
+		segs[g.Key] = &segment{by: compilePath(g.Attribute), included: idSet(g.Included), excluded: idSet(g.Excluded)}
+	}
+	for i := range gs {
+		g := &gs[i]
+		s := segs[g.Key]
+		for _, r := range g.Rules {
+			s.rules = append(s.rules, compileClauses(r.Clauses, segs))
+		}
+	}
+	return segs
 }
 
 func idSet(ids []string) map[string]struct{} {
