@@ -311,6 +311,10 @@ func compileExtractor(x Extractor) (*compiledExtractor, error) {
 					return c.Value, true
 				}
 			}
+			// set earlier in the iteration, or by a redirect hop of this request
+			if r.vu != nil {
+				return r.vu.jar.get(name)
+			}
 			return "", false
 		}
 	}

@@ -198,6 +198,15 @@ func (j *jar) Cookies(*url.URL) []*http.Cookie {
 	return out
 }
 
+func (j *jar) get(name string) (string, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if c, ok := j.cookies[name]; ok {
+		return c.Value, true
+	}
+	return "", false
+}
+
 func (j *jar) reset() {
 	j.mu.Lock()
 	clear(j.cookies)

@@ -16,20 +16,21 @@ import (
 // expressions compiled, feeds and secrets loaded. Iterations only walk this data.
 
 type cstep struct {
-	name       string
-	series     int
-	method     string
-	url        *tmpl
-	base       *url.URL
-	headers    []cheader
-	body       *tmpl
-	rawBody    []byte
-	timeout    time.Duration
-	checks     []*compiledCheck
-	extract    []*compiledExtractor
-	needBody   bool
-	think      *Think
-	hasCookies bool
+	name        string
+	series      int
+	method      string
+	url         *tmpl
+	base        *url.URL
+	headers     []cheader
+	body        *tmpl
+	rawBody     []byte
+	timeout     time.Duration
+	checks      []*compiledCheck
+	extract     []*compiledExtractor
+	needBody    bool
+	needHeaders bool
+	think       *Think
+	hasCookies  bool
 }
 
 type cheader struct {
@@ -319,6 +320,9 @@ func (c *compiler) compileStep(st Step, p *Plan, base *url.URL, dir, path string
 		if ch.JSON != "" || ch.Body {
 			s.needBody = true
 		}
+		if ch.Header != "" {
+			s.needHeaders = true
+		}
 	}
 	for k, x := range st.Extract {
 		ce, err := compileExtractor(x)
@@ -328,6 +332,9 @@ func (c *compiler) compileStep(st Step, p *Plan, base *url.URL, dir, path string
 		s.extract = append(s.extract, ce)
 		if x.JSON != "" || x.Regex != "" {
 			s.needBody = true
+		}
+		if x.Header != "" {
+			s.needHeaders = true
 		}
 	}
 	return s, nil

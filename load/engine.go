@@ -40,6 +40,9 @@ type Options struct {
 	Seed uint64
 	// Interval is the length of a results interval; default one second.
 	Interval time.Duration
+	// StdHTTP sends every request with net/http instead of the engine's own HTTP/1.1 client (which
+	// is used for plain-http targets when no max_connections limit is set).
+	StdHTTP bool
 }
 
 // Snapshot is the live state of a run, published once per interval.
@@ -90,6 +93,7 @@ func New(p *Plan, opts Options) (*Engine, error) {
 	r := &runner{cp: cp, opts: opts, rec: newRecorder(len(cp.series)), transports: map[string]*http.Transport{},
 		redactor: NewRedactor(cp.secrets...)}
 	r.guard = newGuard(p.Targets.AllowedHosts, opts.AllowNonLoopback)
+	r.useH1 = !opts.StdHTTP && p.Defaults.MaxConnections == 0
 	rate := p.MaxRate
 	if opts.MaxRate > 0 && (rate == 0 || opts.MaxRate < rate) {
 		rate = opts.MaxRate
@@ -135,6 +139,7 @@ type runner struct {
 	seed     uint64
 	redactor *Redactor
 
+	useH1      bool
 	tmu        sync.Mutex
 	transports map[string]*http.Transport
 
@@ -151,25 +156,34 @@ type runner struct {
 	cancel      context.CancelFunc
 }
 
-// transport returns the shared connection pool for a network profile.
+// wrapFor returns the connection shaper of a network profile (nil for none).
+func (r *runner) wrapFor(network string) func(net.Conn) net.Conn {
+	if network == "" {
+		return nil
+	}
+	np, _ := r.cp.plan.networkProfile(network)
+	sim := netsim.Profile{Latency: np.Latency.D(), Jitter: np.Jitter.D(), DownKbps: np.DownKbps, UpKbps: np.UpKbps, ResetRate: np.ResetRate}
+	seed := r.seed
+	return func(c net.Conn) net.Conn { return sim.Wrap(c, seed+uint64(r.dials.Load())) }
+}
+
+// dialer returns the guarded dialer of the engine's own HTTP/1.1 client for a network profile.
+func (r *runner) dialer(network string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return r.guard.dialer(r.wrapFor(network), &r.dials)
+}
+
+// transport returns the shared net/http connection pool for a network profile.
 func (r *runner) transport(network string) *http.Transport {
 	r.tmu.Lock()
 	defer r.tmu.Unlock()
 	if t, ok := r.transports[network]; ok {
 		return t
 	}
-	var wrap func(net.Conn) net.Conn
-	if network != "" {
-		np, _ := r.cp.plan.networkProfile(network)
-		sim := netsim.Profile{Latency: np.Latency.D(), Jitter: np.Jitter.D(), DownKbps: np.DownKbps, UpKbps: np.UpKbps, ResetRate: np.ResetRate}
-		seed := r.seed
-		wrap = func(c net.Conn) net.Conn { return sim.Wrap(c, seed+uint64(r.dials.Load())) }
-	}
 	maxConns := 0
 	for _, g := range r.cp.groups {
 		maxConns += max(g.exec.MaxInFlight, maxVUs(&g.exec))
 	}
-	t := newTransport(r.guard, wrap, maxConns, r.cp.plan.Defaults.MaxConnections, r.opts.InsecureSkipVerify, &r.dials)
+	t := newTransport(r.guard, r.wrapFor(network), maxConns, r.cp.plan.Defaults.MaxConnections, r.opts.InsecureSkipVerify, &r.dials)
 	r.transports[network] = t
 	return t
 }

@@ -167,6 +167,7 @@ pace:
 				defer wg.Done()
 				defer gs.vus.Add(-1)
 				v := r.newVU()
+				defer v.close()
 				at := first
 				for {
 					gs.active.Add(1)
@@ -273,6 +274,7 @@ func (r *runner) runVUs(ctx context.Context, g *group, gs *groupState) {
 			defer gs.vus.Add(-1)
 			defer running[i].Store(false)
 			v := r.newVU()
+			defer v.close()
 			for iterCtx.Err() == nil && time.Now().Before(end) && int64(i) < target.Load() {
 				gs.active.Add(1)
 				v.iterate(iterCtx, g.pick(v), time.Now())
@@ -325,6 +327,7 @@ func (r *runner) runPerVU(ctx context.Context, g *group, gs *groupState) {
 			defer wg.Done()
 			defer gs.vus.Add(-1)
 			v := r.newVU()
+			defer v.close()
 			for n := 0; n < e.Iterations && iterCtx.Err() == nil && time.Now().Before(end); n++ {
 				gs.active.Add(1)
 				v.iterate(iterCtx, g.pick(v), time.Now())

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -40,6 +41,10 @@ type vu struct {
 
 	traceCtx context.Context
 	tm       timing
+
+	h1      *h1client
+	h1res   h1result
+	reqBody []byte
 }
 
 // timing holds httptrace timestamps as UnixNano values; atomics because a transport may finish an
@@ -101,7 +106,17 @@ func (r *runner) newVU() *vu {
 		GotFirstResponseByte: func() { v.tm.firstByte.Store(now()) },
 	}
 	v.traceCtx = httptrace.WithClientTrace(context.Background(), tr)
+	if r.useH1 {
+		v.h1 = &h1client{dial: r.dialer(network), conns: map[string]*h1conn{}}
+	}
 	return v
+}
+
+// close releases the VU's own connections.
+func (v *vu) close() {
+	if v.h1 != nil {
+		v.h1.close()
+	}
 }
 
 func pickWeighted(cum []float64, r *rand.Rand) int {
@@ -177,28 +192,153 @@ func (v *vu) iterate(ctx context.Context, sc *cscenario, intended time.Time) {
 func (v *vu) do(ctx context.Context, st *cstep, intended time.Time) bool {
 	u, err := v.resolveURL(st)
 	if err != nil {
+		v.r.noteError(ErrOther, err)
 		v.r.rec.record(v.shard, &sample{series: st.series, class: ErrOther, response: time.Since(intended)})
 		return false
 	}
-	var body io.Reader
-	var bodyLen int64
+	var reqBody []byte
 	if st.body != nil {
-		b := st.body.render(nil, v)
-		body, bodyLen = bytes.NewReader(b), int64(len(b))
+		v.reqBody = st.body.render(v.reqBody[:0], v)
+		reqBody = v.reqBody
 	} else if st.rawBody != nil {
-		body, bodyLen = bytes.NewReader(st.rawBody), int64(len(st.rawBody))
+		reqBody = st.rawBody
+	}
+	v.body.Reset()
+	v.tm.reset()
+	s := sample{series: st.series}
+	var x exchangeResult
+	if v.h1 != nil && u.Scheme == "http" {
+		x = v.exchangeH1(ctx, st, u, reqBody)
+		if errors.Is(x.err, errH1Unsupported) {
+			v.body.Reset()
+			x = v.exchangeStd(ctx, st, u, reqBody)
+		}
+	} else {
+		x = v.exchangeStd(ctx, st, u, reqBody)
+	}
+	end := time.Now()
+	s.bytesOut, s.bytesIn = x.bytesOut, x.bytesIn
+	send := x.start
+	if x.sendStart.After(send) {
+		send = x.sendStart
+	}
+	s.service, s.response = end.Sub(send), end.Sub(intended)
+	s.dns, s.connect, s.tls = x.dns, x.connect, x.tls
+	if !x.firstByte.IsZero() && !x.firstByte.Before(x.start) {
+		s.ttfb, s.transfer = x.firstByte.Sub(x.start), end.Sub(x.firstByte)
+	}
+	if x.err != nil && x.status == 0 {
+		s.class = classify(x.err)
+		if ctx.Err() != nil && (s.class == ErrTimeout || errors.Is(x.err, context.Canceled)) {
+			// a hard stop cancelled the request: not the target's doing, do not record it
+			return false
+		}
+		v.r.noteError(s.class, x.err)
+		s.checksFail = len(st.checks)
+		v.r.rec.record(v.shard, &s)
+		return len(st.extract) == 0
+	}
+	s.status = x.status
+	switch {
+	case x.err != nil:
+		s.class = classify(x.err)
+		v.r.noteError(s.class, x.err)
+	case x.status >= 500:
+		s.class = ErrHTTP5xx
+	case x.status >= 400:
+		s.class = ErrHTTP4xx
+	}
+	r := response{status: x.status, header: x.header, body: v.body.Bytes(), service: s.service, cookies: x.cookies, vu: v}
+	for _, c := range st.checks {
+		if c.eval(&r) {
+			s.checksPass++
+		} else {
+			s.checksFail++
+		}
+	}
+	ok := true
+	for _, xt := range st.extract {
+		val, found := xt.extract(&r)
+		if !found {
+			if xt.def == nil {
+				ok = false
+				continue
+			}
+			val = *xt.def
+		}
+		v.vars[xt.name] = val
+	}
+	v.r.rec.record(v.shard, &s)
+	if !ok {
+		v.r.rec.record(v.shard, &sample{series: st.series, class: ErrExtract, noRequest: true})
+	}
+	return ok
+}
+
+// exchangeResult is one request's outcome, from either client.
+type exchangeResult struct {
+	status            int
+	header            http.Header
+	cookies           func() []*http.Cookie
+	err               error
+	start, sendStart  time.Time
+	firstByte         time.Time
+	dns, connect, tls time.Duration
+	bytesIn, bytesOut int64
+}
+
+var noCookies = func() []*http.Cookie { return nil }
+
+func (v *vu) exchangeH1(ctx context.Context, st *cstep, u *url.URL, reqBody []byte) exchangeResult {
+	v.h1.watch(ctx)
+	v.h1.timeout = st.timeout
+	res := &v.h1res
+	*res = h1result{header: v.h1res.header, setCookies: v.h1res.setCookies[:0], cookies: v.h1res.cookies[:0]}
+	if st.needHeaders {
+		if res.header == nil {
+			res.header = http.Header{}
+		}
+		clear(res.header)
+	} else {
+		res.header = nil
+	}
+	x := exchangeResult{start: time.Now(), cookies: noCookies}
+	x.err = v.h1.exchange(ctx, v, st, u, reqBody, st.needBody, &v.body, res)
+	if x.err != nil && ctx.Err() != nil {
+		x.err = ctx.Err() // a hard stop, not a timeout of the target
+	}
+	x.status, x.header, x.sendStart, x.firstByte, x.connect = res.status, res.header, res.sendStart, res.firstByte, res.dial
+	if x.header == nil {
+		x.header = emptyHeader
+	}
+	x.bytesOut = int64(len(v.h1.wbuf))
+	x.bytesIn = res.bytesIn
+	if len(res.cookies) > 0 {
+		cs := res.cookies
+		x.cookies = func() []*http.Cookie { return cs }
+	}
+	return x
+}
+
+var emptyHeader = http.Header{}
+
+func (v *vu) exchangeStd(ctx context.Context, st *cstep, u *url.URL, reqBody []byte) exchangeResult {
+	x := exchangeResult{cookies: noCookies}
+	var body io.Reader
+	if reqBody != nil {
+		body = bytes.NewReader(reqBody)
 	}
 	rctx, cancel := context.WithTimeout(ctx, st.timeout)
 	defer cancel()
-	// The trace lives in the VU's base context; copy its value onto this request's context.
+	// The trace lives in the VU's base context; copy it onto this request's context.
 	rctx = httptrace.WithClientTrace(rctx, httptrace.ContextClientTrace(v.traceCtx))
 	req, err := http.NewRequestWithContext(rctx, st.method, "", body)
 	if err != nil {
-		v.r.rec.record(v.shard, &sample{series: st.series, class: ErrOther})
-		return false
+		x.err = err
+		return x
 	}
 	req.URL, req.Host = u, u.Host
-	req.ContentLength = bodyLen
+	req.ContentLength = int64(len(reqBody))
 	out := int64(len(st.method) + len(u.RequestURI()) + len(u.Host) + 30)
 	for _, h := range st.headers {
 		val := h.val.renderString(v)
@@ -211,99 +351,37 @@ func (v *vu) do(ctx context.Context, st *cstep, intended time.Time) bool {
 	if v.userAgent != "" {
 		req.Header["User-Agent"] = []string{v.userAgent}
 	}
-	out += bodyLen
-	v.tm.reset()
-
-	start := time.Now()
+	x.bytesOut = out + int64(len(reqBody))
+	x.start = time.Now()
 	resp, err := v.client.Do(req)
-	s := sample{series: st.series, bytesOut: out}
-	if err != nil {
-		end := time.Now()
-		s.service, s.response = end.Sub(v.sendStart(start)), end.Sub(intended)
-		s.class = classify(err)
-		if ctx.Err() != nil && s.class == ErrTimeout {
-			// a hard stop cancelled the request: not the target's fault, do not record it
-			return false
-		}
-		v.fillTiming(&s, start, end)
-		v.r.noteError(s.class, err)
-		s.checksFail = len(st.checks)
-		v.r.rec.record(v.shard, &s)
-		return len(st.extract) == 0
+	t := &v.tm
+	x.dns, x.connect, x.tls = span(&t.dnsStart, &t.dnsDone), span(&t.connStart, &t.connDone), span(&t.tlsStart, &t.tlsDone)
+	if gc := t.gotConn.Load(); gc != 0 {
+		x.sendStart = time.Unix(0, gc)
 	}
-	v.body.Reset()
+	if fb := t.firstByte.Load(); fb != 0 {
+		x.firstByte = time.Unix(0, fb)
+	}
+	if err != nil {
+		x.err = err
+		return x
+	}
 	var n int64
-	var rerr error
 	if st.needBody {
-		n, rerr = v.body.ReadFrom(io.LimitReader(resp.Body, maxBodyKept))
-		if rerr == nil {
+		n, err = v.body.ReadFrom(io.LimitReader(resp.Body, maxBodyKept))
+		if err == nil {
 			var m int64
-			m, rerr = io.Copy(io.Discard, resp.Body)
+			m, err = io.Copy(io.Discard, resp.Body)
 			n += m
 		}
 	} else {
-		n, rerr = io.Copy(io.Discard, resp.Body)
+		n, err = io.Copy(io.Discard, resp.Body)
 	}
 	resp.Body.Close()
-	end := time.Now()
-	s.service, s.response = end.Sub(v.sendStart(start)), end.Sub(intended)
-	s.status = resp.StatusCode
-	s.bytesIn = n + headerBytes(resp.Header)
-	v.fillTiming(&s, start, end)
-	switch {
-	case rerr != nil:
-		s.class = classify(rerr)
-		v.r.noteError(s.class, rerr)
-	case resp.StatusCode >= 500:
-		s.class = ErrHTTP5xx
-	case resp.StatusCode >= 400:
-		s.class = ErrHTTP4xx
-	}
-	r := response{status: resp.StatusCode, header: resp.Header, body: v.body.Bytes(), service: s.service, cookies: resp.Cookies, vu: v}
-	for _, c := range st.checks {
-		if c.eval(&r) {
-			s.checksPass++
-		} else {
-			s.checksFail++
-		}
-	}
-	ok := true
-	for _, x := range st.extract {
-		val, found := x.extract(&r)
-		if !found {
-			if x.def == nil {
-				ok = false
-				continue
-			}
-			val = *x.def
-		}
-		v.vars[x.name] = val
-	}
-	v.r.rec.record(v.shard, &s)
-	if !ok {
-		v.r.rec.record(v.shard, &sample{series: st.series, class: ErrExtract, noRequest: true})
-	}
-	return ok
-}
-
-// sendStart is when the request could actually be sent: when it got its connection (after any wait
-// for a free connection, DNS, connect and TLS), or start when the trace did not fire.
-func (v *vu) sendStart(start time.Time) time.Time {
-	if gc := v.tm.gotConn.Load(); gc > start.UnixNano() {
-		return time.Unix(0, gc)
-	}
-	return start
-}
-
-func (v *vu) fillTiming(s *sample, start, end time.Time) {
-	t := &v.tm
-	s.dns = span(&t.dnsStart, &t.dnsDone)
-	s.connect = span(&t.connStart, &t.connDone)
-	s.tls = span(&t.tlsStart, &t.tlsDone)
-	if fb := t.firstByte.Load(); fb != 0 && fb >= start.UnixNano() {
-		s.ttfb = time.Duration(fb - start.UnixNano())
-		s.transfer = end.Sub(time.Unix(0, fb))
-	}
+	x.err = err
+	x.status, x.header, x.cookies = resp.StatusCode, resp.Header, resp.Cookies
+	x.bytesIn = n + headerBytes(resp.Header)
+	return x
 }
 
 func headerBytes(h http.Header) int64 {
