@@ -255,3 +255,33 @@ thresholds: ["error_rate < 1%"]
 		t.Fatalf("exit %d, error classes %v", code, s.ErrorClasses)
 	}
 }
+
+func TestLoadCalibrateInProcess(t *testing.T) {
+	code, out, errs := runRamp(t, "", "load", "calibrate", "--in-process", "--duration", "1s", "--vus", "4")
+	if code != 0 || !strings.Contains(out, "requests/s") || !strings.Contains(out, "CPU-s per 100k requests") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = runRamp(t, "", "load", "calibrate", "--in-process", "--duration", "500ms", "--json")
+	var c load.Calibration
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Requests == 0 || c.CPUPer100k <= 0 {
+		t.Fatalf("exit %d json %s", code, out)
+	}
+}
+
+func TestLoadProgressBar(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&b, "bar", time.Second)
+	p.begin(10 * time.Second)
+	p.update(load.Snapshot{Elapsed: 5 * time.Second, Rate: 100, InFlight: 3, P95: 12.5, Requests: 500, Valid: true})
+	p.end()
+	if got := b.String(); !strings.HasPrefix(got, "\r\x1b[K[============            ]  50% 5s/10s  rate 100/s  in-flight 3") || !strings.HasSuffix(got, "\n") {
+		t.Fatalf("bar %q", got)
+	}
+	b.Reset()
+	p = newProgress(&b, "auto", time.Hour) // a buffer is not a terminal: plain lines
+	p.update(load.Snapshot{Elapsed: time.Second, Valid: false})
+	p.update(load.Snapshot{Elapsed: 2 * time.Second})
+	if got := b.String(); strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, "progress: 1s/0s") || !strings.Contains(got, "INVALID") {
+		t.Fatalf("plain %q", got)
+	}
+}
