@@ -26,8 +26,15 @@ func newFlagsCmd(e *env) *cobra.Command {
 		Short: "Work with flag files offline: validate, format",
 	}
 	cmd.AddCommand(newFlagsValidateCmd(e), newFlagsFmtCmd(e))
+	for _, add := range flagsSubcommands {
+		cmd.AddCommand(add(e))
+	}
 	return cmd
 }
+
+// flagsSubcommands lets other files add commands to the flags group (the server commands, the converters)
+// from their init functions.
+var flagsSubcommands []func(*env) *cobra.Command
 
 func newFlagsValidateCmd(e *env) *cobra.Command {
 	return &cobra.Command{
