@@ -59,11 +59,22 @@ func echoTarget(tb testing.TB) string {
 }
 
 // BenchmarkGeneratorCPU measures the generator's CPU-seconds per 100,000 requests against a trivial
-// loopback handler at its maximum rate (closed model, 16 VUs). One op is one request.
+// loopback handler at its maximum rate (closed model, 16 VUs), with the engine's own HTTP/1.1 client
+// and with net/http. One op is one request; CPU is getrusage of this process around the run (the
+// target runs in a child process).
 //
 //	go test ./load -run '^$' -bench GeneratorCPU -benchtime 200000x -count 5
 func BenchmarkGeneratorCPU(b *testing.B) {
 	target := echoTarget(b)
+	for _, c := range []struct {
+		name string
+		std  bool
+	}{{"client=own", false}, {"client=net-http", true}} {
+		b.Run(c.name, func(b *testing.B) { benchGenerator(b, target, c.std) })
+	}
+}
+
+func benchGenerator(b *testing.B, target string, std bool) {
 	const vus = 16
 	iters := max(b.N/vus, 1)
 	p := &load.Plan{
@@ -71,7 +82,7 @@ func BenchmarkGeneratorCPU(b *testing.B) {
 		Load:      &load.Executor{Type: load.PerVUIterations, VUs: vus, Iterations: iters},
 		Scenarios: []load.Scenario{{Name: "echo", Steps: []load.Step{{URL: target}}}},
 	}
-	eng, err := load.New(p, load.Options{})
+	eng, err := load.New(p, load.Options{StdHTTP: std})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"os"
@@ -74,7 +75,14 @@ func (g *guard) dialer(wrap func(net.Conn) net.Conn, ports *atomic.Int64) func(c
 		if ip, err := netip.ParseAddr(host); err == nil {
 			ips = []netip.Addr{ip}
 		} else {
+			trace := httptrace.ContextClientTrace(ctx)
+			if trace != nil && trace.DNSStart != nil {
+				trace.DNSStart(httptrace.DNSStartInfo{Host: host})
+			}
 			ips, err = g.resolver.LookupNetIP(ctx, "ip", host)
+			if trace != nil && trace.DNSDone != nil {
+				trace.DNSDone(httptrace.DNSDoneInfo{Err: err})
+			}
 			if err != nil {
 				return nil, err
 			}

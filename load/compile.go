@@ -20,6 +20,7 @@ type cstep struct {
 	series      int
 	method      string
 	url         *tmpl
+	fixedURL    *url.URL // the resolved URL when the template is a literal
 	base        *url.URL
 	headers     []cheader
 	body        *tmpl
@@ -252,6 +253,11 @@ func (c *compiler) compileStep(st Step, p *Plan, base *url.URL, dir, path string
 	var err error
 	if s.url, err = c.template(st.URL, false); err != nil {
 		return nil, fmt.Errorf("%s.url: %v", path, err)
+	}
+	if raw, ok := s.url.literal(); ok {
+		if u, err := resolveAgainst(base, raw); err == nil {
+			s.fixedURL = u
+		}
 	}
 	s.timeout = st.Timeout.D()
 	if s.timeout == 0 {

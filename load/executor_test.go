@@ -267,3 +267,16 @@ func TestExtractMissStopsIteration(t *testing.T) {
 		t.Fatalf("second step ran %d times; classes %v", second.Load(), res.Summary.ErrorClasses)
 	}
 }
+
+func TestTimingBreakdown(t *testing.T) {
+	t.Parallel()
+	srv := sleepServer(t, 5*time.Millisecond)
+	for _, std := range []bool{false, true} {
+		res := run(t, one(strings.Replace(srv.URL, "127.0.0.1", "localhost", 1), &load.Executor{Type: load.PerVUIterations, VUs: 1, Iterations: 4}), load.Options{StdHTTP: std})
+		tm := res.Summary.Timing
+		// one new connection out of four requests: DNS and connect are averaged over all four
+		if tm.DNS <= 0 || tm.Connect <= 0 || tm.TTFB < 5 || res.Generator.Connections != 1 {
+			t.Errorf("std=%v timing %+v connections %d", std, tm, res.Generator.Connections)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"sync"
@@ -36,6 +37,7 @@ type h1client struct {
 	conns   map[string]*h1conn // one idle connection per host:port
 	wbuf    []byte
 	timeout time.Duration
+	trace   *httptrace.ClientTrace
 
 	mu      sync.Mutex
 	cur     net.Conn
@@ -142,6 +144,9 @@ func (h *h1client) conn(ctx context.Context, hostport string, res *h1result) (*h
 	if c, ok := h.conns[hostport]; ok {
 		delete(h.conns, hostport)
 		return c, nil
+	}
+	if h.trace != nil {
+		ctx = httptrace.WithClientTrace(ctx, h.trace) // DNS timing, on new connections only
 	}
 	t0 := time.Now()
 	c, err := h.dial(ctx, "tcp", hostport)

@@ -107,7 +107,7 @@ func (r *runner) newVU() *vu {
 	}
 	v.traceCtx = httptrace.WithClientTrace(context.Background(), tr)
 	if r.useH1 {
-		v.h1 = &h1client{dial: r.dialer(network), conns: map[string]*h1conn{}}
+		v.h1 = &h1client{dial: r.dialer(network), conns: map[string]*h1conn{}, trace: tr}
 	}
 	return v
 }
@@ -307,7 +307,9 @@ func (v *vu) exchangeH1(ctx context.Context, st *cstep, u *url.URL, reqBody []by
 	if x.err != nil && ctx.Err() != nil {
 		x.err = ctx.Err() // a hard stop, not a timeout of the target
 	}
-	x.status, x.header, x.sendStart, x.firstByte, x.connect = res.status, res.header, res.sendStart, res.firstByte, res.dial
+	x.status, x.header, x.sendStart, x.firstByte = res.status, res.header, res.sendStart, res.firstByte
+	x.dns = span(&v.tm.dnsStart, &v.tm.dnsDone)
+	x.connect = max(res.dial-x.dns, 0)
 	if x.header == nil {
 		x.header = emptyHeader
 	}
@@ -395,21 +397,28 @@ func headerBytes(h http.Header) int64 {
 }
 
 func (v *vu) resolveURL(st *cstep) (*url.URL, error) {
-	raw := st.url.renderString(v)
+	if st.fixedURL != nil {
+		return st.fixedURL, nil // shared and never modified: requests copy what they change
+	}
+	return resolveAgainst(st.base, st.url.renderString(v))
+}
+
+// resolveAgainst parses raw and joins a relative URL to base ("/login" joins to the base URL's path,
+// which ends in /, instead of replacing it).
+func resolveAgainst(base *url.URL, raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	if !u.IsAbs() {
-		if st.base == nil {
+		if base == nil {
 			return nil, &url.Error{Op: "parse", URL: raw, Err: errNoBase}
 		}
-		// "/login" joins to the base URL's path (which ends in /) instead of replacing it.
 		rel, err := url.Parse(strings.TrimPrefix(raw, "/"))
 		if err != nil {
 			return nil, err
 		}
-		u = st.base.ResolveReference(rel)
+		u = base.ResolveReference(rel)
 	}
 	return u, nil
 }
