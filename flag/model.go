@@ -9,7 +9,10 @@
 // the evaluator to compile. The format is described in docs/flags.md and schema/flags.schema.json.
 package flag
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Set is a flag file: flags plus the reusable segments their rules refer to.
 type Set struct {
@@ -45,7 +48,8 @@ const (
 // Flag is one feature flag or experiment.
 //
 // Evaluation order: disabled → offVariation; then prerequisites; then individual targets (in order); then rules
-// (in order, first match wins); then fallthrough.
+// (in order, first match wins); then fallthrough. A flag with [Flag.Targeting] runs that expression instead of
+// targets and rules.
 type Flag struct {
 	Key         string    `json:"key"`
 	Name        string    `json:"name,omitempty"`
@@ -60,12 +64,21 @@ type Flag struct {
 	// OffVariation is served while the flag is disabled, when a prerequisite fails, and when a split cannot
 	// bucket a context (its bucketing attribute is missing).
 	OffVariation string `json:"offVariation"`
-	// Fallthrough is served to an enabled flag's contexts that no target or rule matched.
+	// Fallthrough is served to an enabled flag's contexts that no target or rule matched. An empty fallthrough
+	// ({}) means the flag has no default: such contexts get reason DEFAULT with no variant and no value, and the
+	// caller uses its own default (flagd's flags without a defaultVariant).
 	Fallthrough Serve `json:"fallthrough"`
 
 	Prerequisites []Prerequisite `json:"prerequisites,omitempty"`
 	Targets       []Target       `json:"targets,omitempty"`
 	Rules         []Rule         `json:"rules,omitempty"`
+
+	// Targeting is a flagd targeting expression: JsonLogic, with flagd's operators (fractional, sem_ver,
+	// starts_with, ends_with), that returns the key of the variation to serve. When set it takes the place of
+	// Targets and Rules (a flag may not have both): a result naming a variation serves it (TARGETING_MATCH), null
+	// serves the fallthrough (DEFAULT), and any other result is an ERROR (GENERAL). It is kept as JSON text;
+	// [Flag.TargetingTree] decodes it. See docs/flagd.md.
+	Targeting json.RawMessage `json:"targeting,omitempty"`
 
 	// ExpiresAt is when the flag is due to be removed. After it the flag's status is "expired"; evaluation is
 	// unchanged.

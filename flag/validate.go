@@ -21,13 +21,15 @@ var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // Normalize fills in defaults so that the stored and encoded form of a set is explicit: the kind ("release"),
 // rule ids ("rule-N"), target and segment attributes ("targetingKey"), split algorithms ([BucketingV1]), and the
-// operator alias "equals" ("in"). It is idempotent and does not validate.
+// operator alias "equals" ("in"); an empty targeting expression ({}) is dropped. It is idempotent and does not
+// validate.
 func (s *Set) Normalize() {
 	for i := range s.Flags {
 		f := &s.Flags[i]
 		if f.Kind == "" {
 			f.Kind = KindRelease
 		}
+		normalizeTargeting(f)
 		for j := range f.Targets {
 			if f.Targets[j].Attribute == "" {
 				f.Targets[j].Attribute = TargetingKeyAttribute
@@ -199,7 +201,13 @@ func (v *validator) flag(p string, f *Flag) {
 	} else if !variations[f.OffVariation] {
 		v.addf(p+".offVariation", "unknown variation %q", f.OffVariation)
 	}
-	v.serve(p+".fallthrough", f.Fallthrough, variations)
+	if f.HasTargeting() {
+		v.targeting(p, f)
+	}
+	if !(f.HasTargeting() && f.Fallthrough.Variation == "" && f.Fallthrough.Split == nil) {
+		// A flag with a targeting expression may leave its fallthrough empty: no default (flagd).
+		v.serve(p+".fallthrough", f.Fallthrough, variations)
+	}
 	seenPre := map[string]bool{}
 	for i, pr := range f.Prerequisites {
 		pp := fmt.Sprintf("%s.prerequisites[%d]", p, i)

@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"fmt"
+
 	"github.com/ramphq/ramp/flag"
 )
 
@@ -21,6 +23,7 @@ type cflag struct {
 	prereqs  []prereq
 	targets  []target
 	rules    []rule
+	logic    *logic // a flagd targeting expression, in place of targets and rules
 	fallback serve
 }
 
@@ -67,7 +70,10 @@ func Compile(set *flag.Set) (*Snapshot, error) {
 		snap.keys = append(snap.keys, f.Key)
 	}
 	for i := range set.Flags {
-		compileFlag(&set.Flags[i], flags[set.Flags[i].Key], flags, segs)
+		if err := compileFlag(&set.Flags[i], flags[set.Flags[i].Key], flags, segs); err != nil {
+			return nil, &flag.Error{Kind: flag.KindInvalid, Message: "invalid flag set",
+				Problems: []flag.Problem{{Path: fmt.Sprintf("flags[%d].targeting", i), Message: err.Error()}}}
+		}
 	}
 	return snap, nil
 }
@@ -108,7 +114,7 @@ func compileClauses(cs []flag.Clause, segs map[string]*segment) []clause {
 	return out
 }
 
-func compileFlag(f *flag.Flag, c *cflag, flags map[string]*cflag, segs map[string]*segment) {
+func compileFlag(f *flag.Flag, c *cflag, flags map[string]*cflag, segs map[string]*segment) error {
 	index := make(map[string]int, len(f.Variations))
 	for i, v := range f.Variations {
 		index[v.Key] = i
@@ -131,6 +137,9 @@ func compileFlag(f *flag.Flag, c *cflag, flags map[string]*cflag, segs map[strin
 		})
 	}
 	compileServe := func(s *flag.Serve, reason flag.Reason, ruleID string) serve {
+		if s.Split == nil && s.Variation == "" {
+			return serve{detail: flag.Detail{Reason: flag.ReasonDefault}} // no default: the caller's own
+		}
 		if s.Split == nil {
 			return serve{detail: result(s.Variation, reason, ruleID)}
 		}
@@ -151,16 +160,26 @@ func compileFlag(f *flag.Flag, c *cflag, flags map[string]*cflag, segs map[strin
 		c.rules = append(c.rules, rule{clauses: compileClauses(r.Clauses, segs), serve: compileServe(&r.Serve, flag.ReasonTargetingMatch, r.ID)})
 	}
 	reason := flag.ReasonDefault
-	if len(f.Prerequisites) == 0 && len(f.Targets) == 0 && len(f.Rules) == 0 {
+	if len(f.Prerequisites) == 0 && len(f.Targets) == 0 && len(f.Rules) == 0 && !f.HasTargeting() {
 		reason = flag.ReasonStatic
 	}
 	c.fallback = compileServe(&f.Fallthrough, reason, "")
+	if f.HasTargeting() {
+		l, err := compileTargeting(f, func(variation string, reason flag.Reason) flag.Detail {
+			return result(variation, reason, "")
+		}, &c.fallback)
+		if err != nil {
+			return err
+		}
+		c.logic = l
+	}
 	switch {
 	case !f.Enabled:
 		c.static = &c.off
 	case reason == flag.ReasonStatic && c.fallback.split == nil:
 		c.static = &c.fallback.detail
 	}
+	return nil
 }
 
 // boxValue converts a variation value to the form evaluation returns: float64 for numbers, the JSON value as

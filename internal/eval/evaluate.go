@@ -77,6 +77,9 @@ func (f *cflag) eval(ctx *flag.Context) *flag.Detail {
 			return &p.failed
 		}
 	}
+	if f.logic != nil {
+		return f.logic.resolve(ctx)
+	}
 	for i := range f.targets {
 		t := &f.targets[i]
 		if hasID(&t.by, ctx, t.ids) {
