@@ -137,6 +137,7 @@ func (r *runner) runOpen(ctx context.Context, g *group, gs *groupState, seed uin
 	sched := r.newSchedule(&g.exec, seed)
 	work := make(chan time.Time)
 	var wg sync.WaitGroup
+	var retired atomic.Int64
 	workers := 0
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
@@ -159,6 +160,9 @@ pace:
 			continue
 		default:
 		}
+		if n := retired.Swap(0); n > 0 {
+			workers -= int(n)
+		}
 		if workers < g.exec.MaxInFlight {
 			workers++
 			wg.Add(1)
@@ -169,17 +173,26 @@ pace:
 				v := r.newVU()
 				defer v.close()
 				at := first
+				// A worker idle for a while retires (closing its connections), so a burst of
+				// slowness does not keep max_in_flight workers and their buffers for the rest of
+				// the run.
+				idle := time.NewTimer(workerIdle)
+				defer idle.Stop()
 				for {
 					gs.active.Add(1)
 					v.iterate(iterCtx, g.pick(v), at)
 					gs.active.Add(-1)
 					gs.iterations.Add(1)
+					idle.Reset(workerIdle)
 					select {
 					case next, ok := <-work:
 						if !ok {
 							return
 						}
 						at = next
+					case <-idle.C:
+						retired.Add(1)
+						return
 					case <-iterCtx.Done():
 						return
 					}
@@ -192,6 +205,9 @@ pace:
 	close(work)
 	waitGraceful(&wg, g.exec.GracefulStop.D(), hardStop)
 }
+
+// workerIdle is how long an open-model worker waits for work before it retires.
+const workerIdle = 2 * time.Second
 
 // waitUntil sleeps until at. The Go runtime's timers can fire up to a millisecond late on an idle
 // process (the network poller sleeps in whole milliseconds), which would show up as response time,
