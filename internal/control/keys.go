@@ -70,6 +70,13 @@ func newSecret(kind store.KeyKind) (secret, id string, hash []byte) {
 	return secret, keyPrefix[kind] + base64.RawURLEncoding.EncodeToString(h[:6]), h[:]
 }
 
+// NewAdminSecret returns a fresh admin token, for callers that must store it somewhere safe before it is
+// registered with Bootstrap.
+func NewAdminSecret() string {
+	secret, _, _ := newSecret(store.KeyAdmin)
+	return secret
+}
+
 // HashKey returns the stored hash of a secret.
 func HashKey(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
