@@ -135,12 +135,13 @@ func printProblems(w io.Writer, file string, err error) {
 }
 
 func newEvalCmd(e *env) *cobra.Command {
-	var file, key, ctxJSON, typ string
+	var file, key, ctxJSON, typ, format string
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Evaluate flags from a flag file for one context",
 		Long: `eval compiles a flag file and evaluates one flag (--flag) or every flag for the
 context given as OpenFeature-style JSON: {"targetingKey": "...", "attr": ...}.
+The file may be in ramp's format or flagd's (detected; --format overrides).
 
 It prints the evaluation detail as JSON: value, variant, reason, and ruleId,
 prerequisiteKey or errorCode where they apply. Without --file it evaluates the
@@ -158,7 +159,7 @@ evaluation reports an error code.`,
 				source = "examples/flags.yaml (embedded)"
 				set, err = flag.Decode(examples.FlagsYAML)
 			} else {
-				set, err = loadSet(file)
+				set, err = loadSetFormat(e, file, format)
 			}
 			if err != nil {
 				printProblems(e.stderr, source, err)
@@ -197,6 +198,7 @@ evaluation reports an error code.`,
 	cmd.Flags().StringVarP(&file, "file", "f", "", "flag file, JSON or YAML (default: the embedded examples/flags.yaml); - for stdin")
 	cmd.Flags().StringVar(&key, "flag", "", "flag key to evaluate (default: every flag)")
 	cmd.Flags().StringVarP(&ctxJSON, "context", "c", "{}", "evaluation context as JSON, or @FILE to read it from a file")
+	cmd.Flags().StringVar(&format, "format", formatAuto, "format of --file: auto (detect), ramp or flagd")
 	cmd.Flags().StringVar(&typ, "type", "", "expected value type (boolean, string, number, json): a different type is TYPE_MISMATCH")
 	return cmd
 }

@@ -346,3 +346,20 @@ func FuzzImport(f *testing.F) {
 		}
 	})
 }
+
+func TestIsFlagd(t *testing.T) {
+	cases := map[string]bool{
+		`{"flags": {"x": {"state": "ENABLED"}}}`:                         true,
+		"flags:\n  - key: x\n    state: ENABLED\n":                       true,
+		`{"$evaluators": {}, "flags": []}`:                               true,
+		`{"flags": [{"key": "x", "type": "boolean", "variations": []}]}`: false,
+		exportSet:     false,
+		`not: [valid`: false,
+		``:            false,
+	}
+	for doc, want := range cases {
+		if got := flagd.IsFlagd([]byte(doc)); got != want {
+			t.Errorf("IsFlagd(%.40q) = %v, want %v", doc, got, want)
+		}
+	}
+}
