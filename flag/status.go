@@ -17,8 +17,8 @@ const StaleAfter = 30 * 24 * time.Hour
 
 // Status returns the flag's status at now. A flag is expired once now reaches ExpiresAt. Otherwise a release or
 // experiment flag is stale when it serves the same variation to every context (disabled, or enabled with no
-// prerequisites, targets or rules and a fallthrough to one variation or a 100 % split) and was last updated more
-// than [StaleAfter] before now (a flag with no UpdatedAt counts as old).
+// prerequisites, targets, rules or targeting expression and a fallthrough to one variation or a 100 % split) and
+// was last updated more than [StaleAfter] before now (a flag with no UpdatedAt counts as old).
 func (f *Flag) Status(now time.Time) Status {
 	if f.ExpiresAt != nil && !now.Before(*f.ExpiresAt) {
 		return StatusExpired
@@ -33,7 +33,7 @@ func (f *Flag) servesOneVariation() bool {
 	if !f.Enabled {
 		return true
 	}
-	if len(f.Prerequisites) > 0 || len(f.Targets) > 0 || len(f.Rules) > 0 {
+	if len(f.Prerequisites) > 0 || len(f.Targets) > 0 || len(f.Rules) > 0 || f.HasTargeting() {
 		return false
 	}
 	if f.Fallthrough.Split == nil {
