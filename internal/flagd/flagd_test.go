@@ -330,7 +330,7 @@ func TestTestkitRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzImport: Import never panics, and whatever it accepts compiles.
+// FuzzImport: Import never panics; whatever it accepts compiles, exports, and imports again to the same set.
 func FuzzImport(f *testing.F) {
 	f.Add(readFileF(f, testbedDir+"/flags/testkit-flags.json"))
 	f.Add(readFileF(f, "../../testdata/flagd/flagd-testbed-custom-ops.json"))
@@ -343,6 +343,19 @@ func FuzzImport(f *testing.F) {
 		}
 		if _, err := eval.Compile(set); err != nil {
 			t.Fatalf("imported set does not compile: %v", err)
+		}
+		out, err := flagd.Export(set)
+		if err != nil {
+			t.Fatalf("imported set does not export: %v", err)
+		}
+		again, err := flagd.Import(out)
+		if err != nil {
+			t.Fatalf("export does not import: %v\n%s", err, out)
+		}
+		a, _ := flag.EncodeJSON(set)
+		b, _ := flag.EncodeJSON(again)
+		if string(a) != string(b) {
+			t.Fatalf("round trip changed the set:\n%s\n---\n%s", a, b)
 		}
 	})
 }
