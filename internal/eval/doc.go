@@ -1,8 +1,8 @@
 // Package eval compiles a flag set into an immutable [Snapshot] and evaluates flags against contexts.
 //
 // It imports only the domain model (package flag) and hash functions (xxHash for ramp's splits, MurmurHash3 for
-// flagd's fractional). It does no I/O, takes no locks, logs
-// nothing and does not allocate on the evaluation path; a test and the *NoAlloc benchmarks hold it there.
+// flagd's fractional). It does no I/O, takes no locks, logs nothing and does not allocate on the evaluation path;
+// a test and the *NoAlloc benchmarks hold it there.
 //
 // # Why it is written this way
 //
