@@ -47,15 +47,10 @@ type val struct {
 
 var nullVal = val{}
 
-func boolVal(b bool) val       { return val{k: kBool, b: b} }
-func numVal(n float64) val     { return val{k: kNum, n: n} }
-func strVal(s string) val      { return val{k: kStr, s: s} }
-func arrVal(a []any) val       { return val{k: kArr, x: a} }
-func (v val) isNull() bool     { return v.k == kNull }
-func (v val) isString() bool   { return v.k == kStr }
-func (v val) isNumber() bool   { return v.k == kNum }
-func (v val) isArray() bool    { return v.k == kArr }
-func (v val) isCompound() bool { return v.k == kArr || v.k == kObj }
+func boolVal(b bool) val   { return val{k: kBool, b: b} }
+func numVal(n float64) val { return val{k: kNum, n: n} }
+func strVal(s string) val  { return val{k: kStr, s: s} }
+func arrVal(a []any) val   { return val{k: kArr, x: a} }
 
 // fromAny converts a context or literal value. Numbers of any Go type become float64; values of types JSON
 // has no place for count as null.
