@@ -286,7 +286,11 @@ func (s *Server) adminRoutes() {
 		if b.To == "" {
 			return &flag.Error{Kind: flag.KindInvalid, Message: "invalid copy", Problems: []flag.Problem{{Path: "to", Message: "is required: the destination environment"}}}
 		}
-		rec, err := s.ctl.CopyFlag(r.Context(), p, r.PathValue("project"), r.PathValue("env"), b.To, r.PathValue("key"), b.Version)
+		v, err := ifMatch(r, b.Version)
+		if err != nil {
+			return err
+		}
+		rec, err := s.ctl.CopyFlag(r.Context(), p, r.PathValue("project"), r.PathValue("env"), b.To, r.PathValue("key"), v)
 		if err != nil {
 			return err
 		}

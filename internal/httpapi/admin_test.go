@@ -418,3 +418,21 @@ func TestSegments(t *testing.T) {
 	h.as("DELETE", segs+"/beta", nil, "If-Match", "2").want(204, nil)
 	h.as("GET", segs+"/beta", nil).fail(404, "not_found")
 }
+
+// TestCopyHonoursIfMatch: like every other edit, a copy takes the destination's version from If-Match as well
+// as from the body (the header wins).
+func TestCopyHonoursIfMatch(t *testing.T) {
+	h := newHarness(t)
+	h.createFlag(boolFlag("promo"))
+	from := envPath("default", "production") + "/flags/promo/copy"
+	h.as("POST", from, map[string]any{"to": "staging"}, "If-Match", `"9"`).fail(409, "conflict")
+	var f flagView
+	h.as("GET", envPath("default", "staging")+"/flags/promo", nil).want(200, &f)
+	if f.Version != 1 || f.Flag["enabled"] != false {
+		t.Fatalf("a copy with a stale If-Match wrote %+v", f)
+	}
+	h.as("POST", from, map[string]any{"to": "staging", "version": 9}, "If-Match", `"1"`).want(200, &f)
+	if f.Version != 2 || f.Flag["enabled"] != true {
+		t.Fatalf("copied %+v", f)
+	}
+}
