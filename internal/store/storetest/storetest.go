@@ -10,6 +10,7 @@
 //     its other writes commit;
 //   - Update returns fn's error unchanged, and context cancellation as an error wrapping ctx.Err();
 //   - audit Since is inclusive and Until exclusive;
+//   - writers are serialized: a read-modify-write inside one Update never conflicts with a concurrent one;
 //   - times round-trip to the nanosecond (as instants: zones may change); the zero time round-trips as zero.
 //
 // It is imported only by backends' tests.
@@ -61,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentPutFlag", testConcurrentPutFlag},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"ConcurrentBumpRevision", testConcurrentBumpRevision},
+		{"SerializedWriters", testSerializedWriters},
 		{"HostileKeys", testHostileKeys},
 		{"UnstorableKeys", testUnstorableKeys},
 		{"HugeDocuments", testHugeDocuments},

@@ -1,0 +1,112 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ramphq/ramp/internal/store"
+)
+
+// before and after are read as text: pgx would turn a jsonb null into a nil pointer.
+const auditCols = `id, at, actor, action, project, environment, resource, key, version, before::text, after::text`
+
+func scanAudit(sc interface{ Scan(...any) error }) (store.AuditEntry, error) {
+	var e store.AuditEntry
+	var at, before, after *string
+	if err := sc.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Project, &e.Environment, &e.Resource, &e.Key, &e.Version, &before, &after); err != nil {
+		return e, err
+	}
+	if before != nil {
+		e.Before = json.RawMessage(*before)
+	}
+	if after != nil {
+		e.After = json.RawMessage(*after)
+	}
+	var err error
+	e.At, err = decodeTime(at)
+	return e, err
+}
+
+func rawJSON(what string, doc json.RawMessage) (any, error) {
+	if len(doc) == 0 {
+		return nil, nil
+	}
+	if err := checkJSON(what, doc); err != nil {
+		return nil, err
+	}
+	return string(doc), nil // pgx sends a string to a jsonb parameter as JSON text
+}
+
+func (t *tx) AppendAudit(e *store.AuditEntry) error {
+	if err := t.canWrite(); err != nil {
+		return err
+	}
+	if err := checkTexts("audit actor", e.Actor, "audit action", e.Action, "audit project", e.Project,
+		"audit environment", e.Environment, "audit resource", e.Resource, "audit key", e.Key); err != nil {
+		return err
+	}
+	at, err := encodeTime("audit at", e.At)
+	if err != nil {
+		return err
+	}
+	before, err := rawJSON("audit before", e.Before)
+	if err != nil {
+		return err
+	}
+	after, err := rawJSON("audit after", e.After)
+	if err != nil {
+		return err
+	}
+	err = t.tx.QueryRow(t.ctx, `INSERT INTO audit (at, actor, action, project, environment, resource, key, version, before, after)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		at, e.Actor, e.Action, e.Project, e.Environment, e.Resource, e.Key, e.Version, before, after).Scan(&e.ID)
+	return wrap(t.ctx, err)
+}
+
+// DefaultAuditLimit is the number of entries Audit returns when the filter's Limit is 0.
+const defaultAuditLimit = 100
+
+func (t *tx) Audit(f store.AuditFilter) ([]store.AuditEntry, error) {
+	if err := t.canRead(); err != nil {
+		return nil, err
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg any) { // cond holds one $%d for arg
+		args = append(args, arg)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	for _, c := range []struct{ col, v string }{{"project", f.Project}, {"environment", f.Environment}, {"resource", f.Resource}, {"key", f.Key}} {
+		if c.v != "" {
+			add(c.col+" = $%d", c.v)
+		}
+	}
+	if !f.Since.IsZero() {
+		since, err := encodeTime("since", f.Since)
+		if err != nil {
+			return nil, err
+		}
+		add("at >= $%d", since)
+	}
+	if !f.Until.IsZero() {
+		until, err := encodeTime("until", f.Until)
+		if err != nil {
+			return nil, err
+		}
+		add("at < $%d", until)
+	}
+	if f.BeforeID > 0 {
+		add("id < $%d", f.BeforeID)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultAuditLimit
+	}
+	q := `SELECT ` + auditCols + ` FROM audit`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)+1)
+	return queryAll(t, scanAudit, q, append(args, limit)...)
+}

@@ -1,0 +1,287 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ramphq/ramp/flag"
+	"github.com/ramphq/ramp/internal/store"
+)
+
+// tx implements store.Tx on a pgx transaction. Refused writes (conflicts, missing parents, invalid input) are
+// found before or without a failing statement: in PostgreSQL a failed statement aborts the whole transaction,
+// and the contract lets fn carry on after a refusal.
+type tx struct {
+	ctx      context.Context
+	tx       pgx.Tx
+	readOnly bool
+	done     bool
+}
+
+var _ store.Tx = (*tx)(nil)
+
+var (
+	errReadOnly = errors.New("postgres: write in a read-only transaction (View)")
+	errDone     = errors.New("postgres: transaction used after its function returned")
+)
+
+// wrap turns a driver error into the contract's errors: the context's error when it is done, a
+// *flag.Error for a constraint the statement broke anyway or a value PostgreSQL cannot store, else an internal
+// error.
+func wrap(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(err, cerr) {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		return fmt.Errorf("postgres: %w (%v)", cerr, err)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return &flag.Error{Kind: flag.KindConflict, Message: "already exists: " + pe.Message}
+		case "23503": // foreign_key_violation
+			return &flag.Error{Kind: flag.KindNotFound, Message: "a referenced record does not exist: " + pe.Message}
+		case "22P05", "22021", "54000": // untranslatable_character, character_not_in_repertoire, program_limit_exceeded
+			return &flag.Error{Kind: flag.KindInvalid, Message: "PostgreSQL cannot store this value: " + pe.Message}
+		}
+	}
+	return fmt.Errorf("postgres: %w", err)
+}
+
+func notFound(format string, args ...any) error {
+	return &flag.Error{Kind: flag.KindNotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+func conflict(format string, args ...any) error {
+	return &flag.Error{Kind: flag.KindConflict, Message: fmt.Sprintf(format, args...)}
+}
+
+func (t *tx) canRead() error {
+	if t.done {
+		return errDone
+	}
+	return nil
+}
+
+func (t *tx) canWrite() error {
+	if t.done {
+		return errDone
+	}
+	if t.readOnly {
+		return errReadOnly
+	}
+	return nil
+}
+
+func (t *tx) exec(q string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(t.ctx, q, args...)
+	if err != nil {
+		return 0, wrap(t.ctx, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (t *tx) exists(q string, args ...any) (bool, error) {
+	var ok bool
+	err := t.tx.QueryRow(t.ctx, "SELECT EXISTS ("+q+")", args...).Scan(&ok)
+	return ok, wrap(t.ctx, err)
+}
+
+func (t *tx) projectExists(key string) (bool, error) {
+	return t.exists(`SELECT 1 FROM projects WHERE key = $1`, key)
+}
+
+func (t *tx) envExists(project, key string) (bool, error) {
+	return t.exists(`SELECT 1 FROM environments WHERE project = $1 AND key = $2`, project, key)
+}
+
+// --- projects ---
+
+func (t *tx) CreateProject(p store.Project) error {
+	if err := t.canWrite(); err != nil {
+		return err
+	}
+	if err := checkKey("project", p.Key); err != nil {
+		return err
+	}
+	if err := checkTexts("project name", p.Name, "project description", p.Description); err != nil {
+		return err
+	}
+	created, err := encodeTime("project createdAt", p.CreatedAt)
+	if err != nil {
+		return err
+	}
+	n, err := t.exec(`INSERT INTO projects (key, name, description, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		p.Key, p.Name, p.Description, created)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return conflict("project %q already exists", p.Key)
+	}
+	return nil
+}
+
+const projectCols = `key, name, description, created_at`
+
+func scanProject(sc interface{ Scan(...any) error }) (store.Project, error) {
+	var p store.Project
+	var created *string
+	if err := sc.Scan(&p.Key, &p.Name, &p.Description, &created); err != nil {
+		return p, err
+	}
+	var err error
+	p.CreatedAt, err = decodeTime(created)
+	return p, err
+}
+
+func (t *tx) Project(key string) (store.Project, error) {
+	if err := t.canRead(); err != nil {
+		return store.Project{}, err
+	}
+	p, err := scanProject(t.tx.QueryRow(t.ctx, `SELECT `+projectCols+` FROM projects WHERE key = $1`, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, notFound("project %q not found", key)
+	}
+	return p, wrap(t.ctx, err)
+}
+
+func (t *tx) Projects() ([]store.Project, error) {
+	if err := t.canRead(); err != nil {
+		return nil, err
+	}
+	return queryAll(t, scanProject, `SELECT `+projectCols+` FROM projects ORDER BY key`)
+}
+
+func (t *tx) DeleteProject(key string) error {
+	if err := t.canWrite(); err != nil {
+		return err
+	}
+	n, err := t.exec(`DELETE FROM projects WHERE key = $1`, key)
+	if err == nil && n == 0 {
+		err = notFound("project %q not found", key)
+	}
+	return err
+}
+
+// queryAll runs q and scans every row.
+func queryAll[T any](t *tx, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := t.tx.Query(t.ctx, q, args...)
+	if err != nil {
+		return nil, wrap(t.ctx, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, wrap(t.ctx, err)
+		}
+		out = append(out, v)
+	}
+	return out, wrap(t.ctx, rows.Err())
+}
+
+// --- environments ---
+
+func (t *tx) CreateEnvironment(e store.Environment) error {
+	if err := t.canWrite(); err != nil {
+		return err
+	}
+	if err := checkKey("project", e.Project); err != nil {
+		return err
+	}
+	if err := checkKey("environment", e.Key); err != nil {
+		return err
+	}
+	if err := checkText("environment name", e.Name); err != nil {
+		return err
+	}
+	created, err := encodeTime("environment createdAt", e.CreatedAt)
+	if err != nil {
+		return err
+	}
+	n, err := t.exec(`INSERT INTO environments (project, key, name, revision, created_at)
+		SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM projects WHERE key = $6) ON CONFLICT DO NOTHING`,
+		e.Project, e.Key, e.Name, e.Revision, created, e.Project)
+	if err != nil || n > 0 {
+		return err
+	}
+	if ok, err := t.projectExists(e.Project); err != nil {
+		return err
+	} else if !ok {
+		return notFound("project %q not found", e.Project)
+	}
+	return conflict("environment %q already exists in project %q", e.Key, e.Project)
+}
+
+const envCols = `project, key, name, revision, created_at`
+
+func scanEnv(sc interface{ Scan(...any) error }) (store.Environment, error) {
+	var e store.Environment
+	var created *string
+	if err := sc.Scan(&e.Project, &e.Key, &e.Name, &e.Revision, &created); err != nil {
+		return e, err
+	}
+	var err error
+	e.CreatedAt, err = decodeTime(created)
+	return e, err
+}
+
+func (t *tx) Environment(project, key string) (store.Environment, error) {
+	if err := t.canRead(); err != nil {
+		return store.Environment{}, err
+	}
+	e, err := scanEnv(t.tx.QueryRow(t.ctx, `SELECT `+envCols+` FROM environments WHERE project = $1 AND key = $2`, project, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, notFound("environment %q not found in project %q", key, project)
+	}
+	return e, wrap(t.ctx, err)
+}
+
+func (t *tx) Environments(project string) ([]store.Environment, error) {
+	if err := t.canRead(); err != nil {
+		return nil, err
+	}
+	es, err := queryAll(t, scanEnv, `SELECT `+envCols+` FROM environments WHERE project = $1 ORDER BY key`, project)
+	if err == nil && len(es) == 0 {
+		if ok, err := t.projectExists(project); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, notFound("project %q not found", project)
+		}
+	}
+	return es, err
+}
+
+func (t *tx) DeleteEnvironment(project, key string) error {
+	if err := t.canWrite(); err != nil {
+		return err
+	}
+	n, err := t.exec(`DELETE FROM environments WHERE project = $1 AND key = $2`, project, key)
+	if err == nil && n == 0 {
+		err = notFound("environment %q not found in project %q", key, project)
+	}
+	return err
+}
+
+func (t *tx) BumpRevision(project, env string) (int64, error) {
+	if err := t.canWrite(); err != nil {
+		return 0, err
+	}
+	var r int64
+	err := t.tx.QueryRow(t.ctx, `UPDATE environments SET revision = revision + 1 WHERE project = $1 AND key = $2 RETURNING revision`,
+		project, env).Scan(&r)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, notFound("environment %q not found in project %q", env, project)
+	}
+	return r, wrap(t.ctx, err)
+}
