@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -170,6 +171,8 @@ type Targeting struct {
 	Prerequisites []flag.Prerequisite `json:"prerequisites,omitempty"`
 	Targets       []flag.Target       `json:"targets,omitempty"`
 	Rules         []flag.Rule         `json:"rules,omitempty"`
+	// Expression is a flagd targeting expression (flag.Flag.Targeting); it takes the place of targets and rules.
+	Expression json.RawMessage `json:"targeting,omitempty"`
 }
 
 // UpdateTargeting replaces a flag's targeting in one environment.
@@ -185,12 +188,12 @@ func (s *Service) UpdateTargeting(ctx context.Context, p Principal, project, env
 
 func applyTargeting(f *flag.Flag, t Targeting) {
 	f.Enabled, f.OffVariation, f.Fallthrough = t.Enabled, t.OffVariation, t.Fallthrough
-	f.Prerequisites, f.Targets, f.Rules = t.Prerequisites, t.Targets, t.Rules
+	f.Prerequisites, f.Targets, f.Rules, f.Targeting = t.Prerequisites, t.Targets, t.Rules, t.Expression
 }
 
 func targetingOf(f *flag.Flag) Targeting {
 	return Targeting{Enabled: f.Enabled, OffVariation: f.OffVariation, Fallthrough: f.Fallthrough,
-		Prerequisites: f.Prerequisites, Targets: f.Targets, Rules: f.Rules}
+		Prerequisites: f.Prerequisites, Targets: f.Targets, Rules: f.Rules, Expression: f.Targeting}
 }
 
 // editFlag applies edit to the flag in env inside one change, propagating definition changes to the other
