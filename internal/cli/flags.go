@@ -40,18 +40,16 @@ func newFlagsValidateCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check flag files and print every problem with its path",
-		Long: `validate decodes each flag file (JSON or YAML), checks it, and prints every problem
-as FILE: PATH: MESSAGE. It exits 1 when any file is invalid.`,
+		Long: `validate decodes each flag file (ramp's format or flagd's, JSON or YAML; detected),
+checks it, and prints every problem as FILE: PATH: MESSAGE. It exits 1 when any
+file is invalid.`,
 		Example: `  ramp flags validate examples/flags.yaml
   ramp flags validate flags/*.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			bad := 0
 			for _, file := range files {
-				set, err := loadSet(file)
-				if err == nil {
-					err = set.Validate()
-				}
+				set, err := loadSetFormat(e, file, formatAuto)
 				if err != nil {
 					bad++
 					printProblems(e.stderr, file, err)
@@ -74,10 +72,7 @@ func newFlagsFmtCmd(e *env) *cobra.Command {
 		Short: "Print a flag file in canonical form (defaults filled in)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, err := loadSet(args[0])
-			if err == nil {
-				err = set.Validate()
-			}
+			set, err := loadSetFormat(e, args[0], formatAuto)
 			if err != nil {
 				printProblems(e.stderr, args[0], err)
 				return &ExitError{Code: 1}
@@ -100,21 +95,6 @@ func newFlagsFmtCmd(e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "yaml", "output format: yaml or json")
 	return cmd
-}
-
-// loadSet reads a flag file; "-" is standard input. Errors are *flag.Error with problems where possible.
-func loadSet(file string) (*flag.Set, error) {
-	var data []byte
-	var err error
-	if file == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(file)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return flag.Decode(data)
 }
 
 // printProblems prints one line per problem, prefixed by the file name.
