@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ErrorsPassThrough", testErrorsPassThrough},
 		{"ViewIsReadOnly", testViewIsReadOnly},
 		{"ContextCanceled", testContextCanceled},
+		{"ContextWhileWaiting", testContextWhileWaiting},
 		{"ConcurrentPutFlag", testConcurrentPutFlag},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"ConcurrentBumpRevision", testConcurrentBumpRevision},

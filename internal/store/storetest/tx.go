@@ -516,3 +516,49 @@ func testSerializedWriters(t *testing.T, s store.Store) {
 		t.Errorf("counter %s at version %d, want %d at version %d", got.Flag.Description, got.Version, total, total+1)
 	}
 }
+
+// testContextWhileWaiting checks that a writer queued behind another gives up when its context ends, and that
+// the queue moves on afterwards.
+func testContextWhileWaiting(t *testing.T, s store.Store) {
+	seed(t, s)
+	holding, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Update(ctx(t), func(tx store.Tx) error {
+			if _, err := tx.BumpRevision("p", "dev"); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	c, cancel := context.WithTimeout(ctx(t), 200*time.Millisecond)
+	defer cancel()
+	ran := false
+	start := time.Now()
+	err := s.Update(c, func(tx store.Tx) error {
+		ran = true
+		_, err := tx.BumpRevision("p", "dev")
+		return err
+	})
+	waited := time.Since(start)
+	close(release)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a writer queued past its deadline returned %v (fn ran: %v), want an error wrapping context.DeadlineExceeded", err, ran)
+	}
+	if waited > 20*time.Second {
+		t.Errorf("the queued writer gave up only after %v", waited)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the first writer: %v", err)
+	}
+	update(t, s, func(tx store.Tx) error {
+		r, err := tx.BumpRevision("p", "dev")
+		if r != 2 {
+			t.Errorf("revision %d after one committed and one abandoned bump, want 2", r)
+		}
+		return err
+	})
+}
