@@ -62,7 +62,7 @@ func (t *tx) AppendAudit(e *store.AuditEntry) error {
 	return wrap(t.ctx, err)
 }
 
-// DefaultAuditLimit is the number of entries Audit returns when the filter's Limit is 0.
+// defaultAuditLimit is the number of entries Audit returns when the filter's Limit is 0 (or negative).
 const defaultAuditLimit = 100
 
 func (t *tx) Audit(f store.AuditFilter) ([]store.AuditEntry, error) {

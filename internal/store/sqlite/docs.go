@@ -77,8 +77,7 @@ func (t *tx) put(d docTable, r docRow, ifVersion int64) (int64, error) {
 	if err := t.canWrite(); err != nil {
 		return 0, err
 	}
-	switch {
-	case ifVersion < 0:
+	if ifVersion < 0 {
 		return 0, invalid("%s %q: version %d is negative", d.what, r.key, ifVersion)
 	}
 	for _, c := range [][2]string{{"project", r.project}, {"environment", r.env}, {d.what, r.key}} {
