@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -38,6 +39,20 @@ func TestLatencyAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("4 s behavioural test")
 	}
+	// A busy machine (other test binaries, CI neighbours) delays both the target and the
+	// generator; the bound must hold in one of three attempts.
+	var problems []string
+	for attempt := 1; attempt <= 3; attempt++ {
+		problems = accuracyAttempt(t)
+		if len(problems) == 0 {
+			return
+		}
+		t.Logf("attempt %d: %v", attempt, problems)
+	}
+	t.Fatalf("latency accuracy: %v", problems)
+}
+
+func accuracyAttempt(t *testing.T) []string {
 	sh := &serverHist{h: hdr.New(1, 10_000_000, 3)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -62,6 +77,7 @@ func TestLatencyAccuracy(t *testing.T) {
 	tp50, tp99 := sh.pct(50), sh.pct(99)
 	t.Logf("target p50 %.3f p99 %.3f | service p50 %.3f p99 %.3f | response p50 %.3f p99 %.3f | generator %+v",
 		tp50, tp99, s.ServiceTime.P50, s.ServiceTime.P99, s.ResponseTime.P50, s.ResponseTime.P99, res.Generator)
+	var problems []string
 	for _, c := range []struct {
 		name      string
 		got, want float64
@@ -75,9 +91,10 @@ func TestLatencyAccuracy(t *testing.T) {
 		{"response p99", s.ResponseTime.P99, tp99, 2.5},
 	} {
 		if diff := c.got - c.want; diff < -c.tol || diff > c.tol {
-			t.Errorf("%s = %.3f ms, target measured %.3f ms: off by %.3f ms (tolerance %.1f ms)", c.name, c.got, c.want, diff, c.tol)
+			problems = append(problems, fmt.Sprintf("%s = %.3f ms, target measured %.3f ms: off by %.3f ms (tolerance %.1f ms)", c.name, c.got, c.want, diff, c.tol))
 		}
 	}
+	return problems
 }
 
 // TestCoordinatedOmission: the target stalls once for 1 s in a 20 s run at 200 requests/s. Response

@@ -48,7 +48,7 @@ func (c *collector) begin(t time.Time) {
 }
 
 // run ticks until the executors (wg) finish, then takes the last interval.
-func (c *collector) run(ctx interface{ Done() <-chan struct{} }, wg *sync.WaitGroup) {
+func (c *collector) run(wg *sync.WaitGroup) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	tick := time.NewTicker(c.r.opts.Interval)

@@ -148,8 +148,9 @@ type runner struct {
 	pacerLag atomic.Int64 // max ns in the current interval
 	groups   []*groupState
 
-	emu       sync.Mutex
-	errSample []string
+	emu        sync.Mutex
+	errSample  []string
+	nErrSample atomic.Int64
 
 	abortMu     sync.Mutex
 	abortReason string
@@ -200,10 +201,14 @@ func (r *runner) notePacerLag(d time.Duration) {
 const maxErrSamples = 10
 
 func (r *runner) noteError(c ErrorClass, err error) {
+	if r.nErrSample.Load() >= maxErrSamples {
+		return // keep the error path cheap once the samples are taken
+	}
 	r.emu.Lock()
 	defer r.emu.Unlock()
 	if len(r.errSample) < maxErrSamples {
 		r.errSample = append(r.errSample, c.String()+": "+r.redactor.Redact(err.Error()))
+		r.nErrSample.Store(int64(len(r.errSample)))
 	}
 }
 
@@ -235,7 +240,7 @@ func (r *runner) run(parent context.Context) (*Result, error) {
 			r.runGroup(ctx, g, gs, r.seed+uint64(i)*7919)
 		}()
 	}
-	col.run(ctx, &wg)
+	col.run(&wg)
 	end := time.Now()
 	for _, t := range r.transports {
 		t.CloseIdleConnections()
@@ -309,7 +314,8 @@ func CheckPlan(p *Plan) error {
 		if v, ok := os.LookupEnv(k); ok {
 			return v, true
 		}
-		return "unset-" + k, true
+		// a placeholder that is also a valid URL, for base_url
+		return "http://unset-env-" + strings.ToLower(k) + ".invalid", true
 	})
 	return err
 }

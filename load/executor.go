@@ -135,14 +135,11 @@ func (r *runner) runOpen(ctx context.Context, g *group, gs *groupState, seed uin
 	iterCtx, hardStop := context.WithCancel(ctx)
 	defer hardStop()
 	sched := r.newSchedule(&g.exec, seed)
-	work := make(chan time.Time)
+	pool := &workerPool{}
 	var wg sync.WaitGroup
-	var retired atomic.Int64
-	workers := 0
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-pace:
 	for {
 		off, ok := sched.next()
 		if !ok {
@@ -150,60 +147,140 @@ pace:
 		}
 		at := start.Add(off)
 		if !waitUntil(ctx, timer, at) {
-			break pace
+			break
 		}
 		r.notePacerLag(time.Since(at))
-		select {
-		case work <- at:
+		if w := pool.pop(); w != nil {
+			w.work <- at
 			// let the worker start now rather than when this goroutine sleeps again
 			runtime.Gosched()
 			continue
-		default:
 		}
-		if n := retired.Swap(0); n > 0 {
-			workers -= int(n)
-		}
-		if workers < g.exec.MaxInFlight {
-			workers++
-			wg.Add(1)
-			gs.vus.Add(1)
-			go func(first time.Time) {
-				defer wg.Done()
-				defer gs.vus.Add(-1)
-				v := r.newVU()
-				defer v.close()
-				at := first
-				// A worker idle for a while retires (closing its connections), so a burst of
-				// slowness does not keep max_in_flight workers and their buffers for the rest of
-				// the run.
-				idle := time.NewTimer(workerIdle)
-				defer idle.Stop()
-				for {
-					gs.active.Add(1)
-					v.iterate(iterCtx, g.pick(v), at)
-					gs.active.Add(-1)
-					gs.iterations.Add(1)
-					idle.Reset(workerIdle)
-					select {
-					case next, ok := <-work:
-						if !ok {
-							return
-						}
-						at = next
-					case <-idle.C:
-						retired.Add(1)
-						return
-					case <-iterCtx.Done():
-						return
-					}
-				}
-			}(at)
+		if !pool.reserve(g.exec.MaxInFlight) {
+			gs.dropped.Add(1)
 			continue
 		}
-		gs.dropped.Add(1)
+		wg.Add(1)
+		gs.vus.Add(1)
+		go func(first time.Time) {
+			defer wg.Done()
+			defer gs.vus.Add(-1)
+			defer pool.release()
+			v := r.newVU()
+			defer v.close()
+			w := &worker{work: make(chan time.Time, 1)}
+			idle := time.NewTimer(workerIdle)
+			defer idle.Stop()
+			for at, ok := first, true; ok; {
+				gs.active.Add(1)
+				v.iterate(iterCtx, g.pick(v), at)
+				gs.active.Add(-1)
+				gs.iterations.Add(1)
+				if !pool.push(w) {
+					return // the schedule is over
+				}
+				idle.Reset(workerIdle)
+				select {
+				case at, ok = <-w.work:
+				case <-idle.C:
+					if pool.remove(w) {
+						return // retired
+					}
+					at, ok = <-w.work // the pacer took it at the same moment: its work is on the way
+				case <-iterCtx.Done():
+					return
+				}
+			}
+		}(at)
 	}
-	close(work)
+	pool.close()
 	waitGraceful(&wg, g.exec.GracefulStop.D(), hardStop)
+}
+
+// workerPool holds the idle workers of an open model as a stack: the pacer hands work to the most
+// recently idle one, so surplus workers stay at the bottom, idle out and retire (closing their
+// connections and freeing their buffers). A FIFO hand-off would spread work over every worker and
+// keep a burst's worth of them alive for the rest of the run.
+type workerPool struct {
+	mu      sync.Mutex
+	idle    []*worker
+	workers int // started and not finished
+	closed  bool
+}
+
+type worker struct {
+	work chan time.Time // buffered 1; closed when the schedule ends
+	pos  int            // index in idle, -1 when busy
+}
+
+func (p *workerPool) pop() *worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	w := p.idle[n-1]
+	p.idle = p.idle[:n-1]
+	w.pos = -1
+	return w
+}
+
+// reserve counts a new worker if the bound allows it.
+func (p *workerPool) reserve(limit int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.workers >= limit {
+		return false
+	}
+	p.workers++
+	return true
+}
+
+func (p *workerPool) release() {
+	p.mu.Lock()
+	p.workers--
+	p.mu.Unlock()
+}
+
+// push makes w idle; it reports false when the schedule is over.
+func (p *workerPool) push(w *worker) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	w.pos = len(p.idle)
+	p.idle = append(p.idle, w)
+	return true
+}
+
+// remove takes an idle w out of the pool; false means the pacer already took it.
+func (p *workerPool) remove(w *worker) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w.pos < 0 {
+		return false
+	}
+	copy(p.idle[w.pos:], p.idle[w.pos+1:])
+	p.idle = p.idle[:len(p.idle)-1]
+	for i := w.pos; i < len(p.idle); i++ {
+		p.idle[i].pos = i
+	}
+	w.pos = -1
+	return true
+}
+
+// close ends the schedule: idle workers are released, busy ones stop after their iteration.
+func (p *workerPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, w := range p.idle {
+		w.pos = -1
+		close(w.work)
+	}
+	p.idle = nil
 }
 
 // workerIdle is how long an open-model worker waits for work before it retires.

@@ -154,7 +154,7 @@ func TestSlidingWindowAndTagThresholds(t *testing.T) {
 			time.Sleep(30 * time.Millisecond)
 		}
 		if el := time.Since(start); el > 2*time.Second && el < 2500*time.Millisecond {
-			time.Sleep(40 * time.Millisecond) // a half-second brown-out
+			time.Sleep(80 * time.Millisecond) // a half-second brown-out
 		}
 	}))
 	defer srv.Close()
@@ -278,5 +278,24 @@ func TestTimingBreakdown(t *testing.T) {
 		if tm.DNS <= 0 || tm.Connect <= 0 || tm.TTFB < 5 || res.Generator.Connections != 1 {
 			t.Errorf("std=%v timing %+v connections %d", std, tm, res.Generator.Connections)
 		}
+	}
+}
+
+// TestGracefulStop: iterations still running when the executor ends get graceful_stop to finish,
+// then they are cancelled (and not recorded as target errors).
+func TestGracefulStop(t *testing.T) {
+	t.Parallel()
+	srv := sleepServer(t, 3*time.Second)
+	e := &load.Executor{Type: load.ConstantVUs, VUs: 2, Duration: d("500ms"), GracefulStop: d("300ms")}
+	start := time.Now()
+	res := run(t, one(srv.URL, e), load.Options{})
+	if took := time.Since(start); took > 2*time.Second || res.Summary.Requests != 0 || res.Summary.Errors != 0 {
+		t.Fatalf("took %v; requests %d errors %d", took, res.Summary.Requests, res.Summary.Errors)
+	}
+	fast := sleepServer(t, 100*time.Millisecond)
+	e = &load.Executor{Type: load.ConstantArrivalRate, Rate: 10, Duration: d("500ms"), GracefulStop: d("2s")}
+	res = run(t, one(fast.URL, e), load.Options{})
+	if res.Summary.Requests != 5 || res.Summary.Errors != 0 {
+		t.Fatalf("in-flight iterations were not allowed to finish: %d requests", res.Summary.Requests)
 	}
 }

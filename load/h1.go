@@ -154,7 +154,7 @@ func (h *h1client) conn(ctx context.Context, hostport string, res *h1result) (*h
 	if err != nil {
 		return nil, err
 	}
-	return &h1conn{c: c, br: bufio.NewReaderSize(c, 16<<10)}, nil
+	return &h1conn{c: c, br: bufio.NewReaderSize(c, 4<<10)}, nil
 }
 
 func (h *h1client) once(ctx context.Context, v *vu, st *cstep, method string, u *url.URL, reqBody []byte, keepBody bool, body *bytes.Buffer, res *h1result) error {

@@ -132,12 +132,12 @@ func quickPlan(f *loadRunFlags) (*load.Plan, error) {
 		if !ok || strings.TrimSpace(k) == "" {
 			return nil, fmt.Errorf("--header %q: want 'Name: value'", h)
 		}
-		step.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		step.Headers[strings.TrimSpace(k)] = strings.ReplaceAll(strings.TrimSpace(v), "$", "$$")
 	}
 	if f.bodyFile != "" {
 		step.Body = &load.Body{File: f.bodyFile}
 	}
-	// Quick mode takes the URL literally: a $ in it is not a template.
+	// Quick mode takes the URL and headers literally: a $ in them is not a template.
 	step.URL = strings.ReplaceAll(step.URL, "$", "$$")
 	exec := &load.Executor{Type: load.ConstantArrivalRate, Rate: f.rate, Duration: load.Duration(f.duration), MaxInFlight: f.maxInFlight}
 	if f.vus > 0 {
