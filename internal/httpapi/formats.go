@@ -27,6 +27,9 @@ func decodeSet(data []byte, format string) (*flag.Set, error) {
 
 // encodeSet writes an exported flag set in format ("ramp" as YAML by default, "ramp-json", or "flagd").
 func encodeSet(set *flag.Set, format string) ([]byte, string, error) {
+	if set.Flags == nil {
+		set.Flags = []flag.Flag{} // an empty environment exports "flags: []", not "flags: null"
+	}
 	switch format {
 	case "", "ramp", "yaml":
 		b, err := flag.EncodeYAML(set)

@@ -112,6 +112,9 @@ segments:
 func TestImportExportRoundTrip(t *testing.T) {
 	h := newHarness(t)
 	prod := envPath("default", "production")
+	if exp := h.as("GET", prod+"/export", nil).want(200, nil); string(exp.Body) != "flags: []\n" {
+		t.Fatalf("export of an empty environment: %q", exp.Body)
+	}
 	var res struct{ Created, Updated, Segments []string }
 	h.as("POST", prod+"/import", importYAML, "Content-Type", "application/yaml").want(200, &res)
 	if !slices.Equal(res.Created, []string{"dark-mode", "page-size"}) || len(res.Updated) != 0 || !slices.Equal(res.Segments, []string{"beta-users"}) {
@@ -160,6 +163,14 @@ func TestImportExportRoundTrip(t *testing.T) {
 		t.Fatalf("flagd-imported flag for u1: %+v", ex.Detail)
 	}
 	h.as("POST", envPath("fd", "production")+"/import?format=flagd", `{"flags": {"x": {"state": "ON", "variants": {"a": 1}, "defaultVariant": "b"}}}`).fail(400, "invalid")
+
+	// What flagd cannot express is the request's problem (400), named by flag.
+	pre := boolFlag("needs-dark-mode")
+	pre["prerequisites"] = []any{map[string]any{"flag": "dark-mode", "variation": "on"}}
+	h.createFlag(pre)
+	if e := h.as("GET", prod+"/export?format=flagd", nil).fail(400, "invalid"); !e.problem("format", `flag "needs-dark-mode": prerequisites[0]`) {
+		t.Fatalf("flagd export of a prerequisite: %+v", e)
+	}
 
 	// Invalid files write nothing and name the path.
 	audits := h.auditCount()
