@@ -207,6 +207,26 @@ func TestOpenMissingSchema(t *testing.T) {
 	}
 }
 
+// TestCrashDurability kills a writer process with SIGKILL mid-stream and checks that every write it saw
+// acknowledged was committed whole (storetest.Crash). The server keeps running: this checks that an
+// acknowledgement means a commit; surviving a crash of PostgreSQL itself is PostgreSQL's job.
+func TestCrashDurability(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a writer process; skipped in -short mode")
+	}
+	u := schemaURL(t)
+	storetest.Crash(t, "TestCrashChild", []string{"RAMP_PG_CRASH_URL=" + u}, func() store.Store { return open(t, u) })
+}
+
+// TestCrashChild is the writer TestCrashDurability kills; it does nothing unless RAMP_PG_CRASH_URL is set.
+func TestCrashChild(t *testing.T) {
+	u := os.Getenv("RAMP_PG_CRASH_URL")
+	if u == "" {
+		t.Skip("run by TestCrashDurability")
+	}
+	t.Fatal(storetest.CrashChild(open(t, u), os.Stdout))
+}
+
 func BenchmarkPostgresAdminWrite(b *testing.B) {
 	s := open(b, schemaURL(b))
 	defer s.Close()

@@ -1,20 +1,14 @@
 package sqlite_test
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/ramphq/ramp/flag"
 	"github.com/ramphq/ramp/internal/store"
 	"github.com/ramphq/ramp/internal/store/sqlite"
 	"github.com/ramphq/ramp/internal/store/storetest"
@@ -110,81 +104,20 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
-// TestCrashDurability writes in a child process, kills it with SIGKILL mid-stream, and checks that every write
-// the child saw acknowledged is there, and that each write's flag, audit entry and revision bump survived
-// together or not at all.
+// TestCrashDurability kills a writer process with SIGKILL mid-stream and checks that every acknowledged write
+// survived whole (storetest.Crash).
 func TestCrashDurability(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a writer process; skipped in -short mode")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "RAMP_SQLITE_CRASH_DIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	acked := map[int]bool{}
-	sc := bufio.NewScanner(out)
-	deadline := time.Now().Add(30 * time.Second)
-	for sc.Scan() && len(acked) < 300 && time.Now().Before(deadline) {
-		if n, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			i, err := strconv.Atoi(n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			acked[i] = true
+	storetest.Crash(t, "TestCrashChild", []string{"RAMP_SQLITE_CRASH_DIR=" + dir}, func() store.Store {
+		s, err := sqlite.Open(t.Context(), dir)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no deferred Close, no clean shutdown
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	if len(acked) < 10 {
-		t.Fatalf("the child acknowledged only %d writes", len(acked))
-	}
-
-	s, err := sqlite.Open(t.Context(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var flags []store.FlagRecord
-	var audit []store.AuditEntry
-	var env store.Environment
-	if err := s.View(t.Context(), func(tx store.Tx) error {
-		var err error
-		if flags, err = tx.Flags("p", "prod"); err != nil {
-			return err
-		}
-		if audit, err = tx.Audit(store.AuditFilter{Limit: 100000}); err != nil {
-			return err
-		}
-		env, err = tx.Environment("p", "prod")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, f := range flags {
-		have[f.Flag.Key] = true
-	}
-	for i := range acked {
-		if !have[fmt.Sprintf("f-%05d", i)] {
-			t.Errorf("acknowledged write %d is missing after kill -9", i)
-		}
-	}
-	if len(audit) != len(flags) || env.Revision != int64(len(flags)) {
-		t.Errorf("%d flags, %d audit entries, revision %d: a write survived in part", len(flags), len(audit), env.Revision)
-	}
-	if len(flags) > len(acked)+1 {
-		t.Errorf("%d flags but only %d acknowledged writes (at most one may commit unacknowledged)", len(flags), len(acked))
-	}
-	t.Logf("%d writes acknowledged before kill -9, %d found after restart", len(acked), len(flags))
+		return s
+	})
 }
 
 // TestCrashChild is the writer TestCrashDurability kills; it does nothing unless RAMP_SQLITE_CRASH_DIR is set.
@@ -193,38 +126,11 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("run by TestCrashDurability")
 	}
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, dir)
+	s, err := sqlite.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(ctx, func(tx store.Tx) error {
-		if err := tx.CreateProject(store.Project{Key: "p"}); err != nil {
-			return err
-		}
-		return tx.CreateEnvironment(store.Environment{Project: "p", Key: "prod"})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; ; i++ {
-		key := fmt.Sprintf("f-%05d", i)
-		err := s.Update(ctx, func(tx store.Tx) error {
-			rec := store.FlagRecord{Project: "p", Environment: "prod", Flag: flag.Flag{Key: key, Type: flag.TypeBoolean,
-				Variations: []flag.Variation{{Key: "on", Value: true}, {Key: "off", Value: false}}, OffVariation: "off", Fallthrough: flag.Serve{Variation: "on"}}}
-			if err := tx.PutFlag(&rec, 0); err != nil {
-				return err
-			}
-			if err := tx.AppendAudit(&store.AuditEntry{Action: "flag.create", Project: "p", Environment: "prod", Resource: "flag", Key: key, Version: 1}); err != nil {
-				return err
-			}
-			_, err := tx.BumpRevision("p", "prod")
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Printf("ack %d\n", i)
-	}
+	t.Fatal(storetest.CrashChild(s, os.Stdout))
 }
 
 func BenchmarkSQLiteAdminWrite(b *testing.B) {

@@ -1,5 +1,7 @@
 // Package storetest is the conformance suite for internal/store: every backend runs [Run] from its tests, so
 // the SQLite and PostgreSQL stores (and any future one) behave the same way behind the store.Store contract.
+// [Crash] and [CrashChild] are a kill -9 durability test, and [BenchAdminWrite] the admin-write benchmark, that
+// backends run the same way.
 //
 // The suite pins what the contract's doc comments promise (uniqueness, not-found, optimistic versions,
 // per-environment isolation and revisions, cascades, exact round trips, audit ordering and paging,
@@ -11,6 +13,7 @@
 //   - Update returns fn's error unchanged, and context cancellation as an error wrapping ctx.Err();
 //   - audit Since is inclusive and Until exclusive;
 //   - writers are serialized: a read-modify-write inside one Update never conflicts with a concurrent one;
+//   - View reads one snapshot, and writers do not wait for it;
 //   - times round-trip to the nanosecond (as instants: zones may change); the zero time round-trips as zero.
 //
 // It is imported only by backends' tests.
@@ -58,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FailedWriteKeepsTx", testFailedWriteKeepsTx},
 		{"ErrorsPassThrough", testErrorsPassThrough},
 		{"ViewIsReadOnly", testViewIsReadOnly},
+		{"ViewSnapshot", testViewSnapshot},
 		{"ContextCanceled", testContextCanceled},
 		{"ContextWhileWaiting", testContextWhileWaiting},
 		{"ConcurrentPutFlag", testConcurrentPutFlag},

@@ -562,3 +562,52 @@ func testContextWhileWaiting(t *testing.T, s store.Store) {
 		return err
 	})
 }
+
+// testViewSnapshot checks that View reads one consistent snapshot: a write committed while it runs is not seen
+// by it, and does not wait for it.
+func testViewSnapshot(t *testing.T, s store.Store) {
+	seed(t, s)
+	update(t, s, func(tx store.Tx) error {
+		return tx.PutFlag(&store.FlagRecord{Project: "p", Environment: "dev", Flag: simpleFlag("a")}, 0)
+	})
+	view(t, s, func(tx store.Tx) error {
+		e1, err := tx.Environment("p", "dev")
+		if err != nil {
+			return err
+		}
+		f1, err := tx.Flags("p", "dev")
+		if err != nil {
+			return err
+		}
+		c, cancel := context.WithTimeout(ctx(t), 10*time.Second)
+		defer cancel()
+		if err := s.Update(c, func(tx store.Tx) error {
+			if _, err := tx.BumpRevision("p", "dev"); err != nil {
+				return err
+			}
+			if err := tx.DeleteFlag("p", "dev", "a", 0); err != nil {
+				return err
+			}
+			return tx.PutFlag(&store.FlagRecord{Project: "p", Environment: "dev", Flag: simpleFlag("b")}, 0)
+		}); err != nil {
+			t.Errorf("a write while a View runs: %v (writers must not wait for readers)", err)
+			return nil
+		}
+		e2, err := tx.Environment("p", "dev")
+		if err != nil {
+			return err
+		}
+		f2, err := tx.Flags("p", "dev")
+		if err != nil {
+			return err
+		}
+		if e2.Revision != e1.Revision || len(f2) != 1 || f2[0].Flag.Key != f1[0].Flag.Key {
+			t.Errorf("View saw a write committed after it started: revision %d then %d, flags %d then %d", e1.Revision, e2.Revision, len(f1), len(f2))
+		}
+		return nil
+	})
+	e := must(t, s, func(tx store.Tx) (store.Environment, error) { return tx.Environment("p", "dev") })
+	if e.Revision != 1 {
+		t.Errorf("a later View sees revision %d, want 1", e.Revision)
+	}
+}
