@@ -231,8 +231,11 @@ func (s *Service) Audit(ctx context.Context, p Principal, f store.AuditFilter) (
 	if err := p.can(store.RoleViewer, f.Project); err != nil {
 		return nil, err
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
+	switch {
+	case f.Limit <= 0:
 		f.Limit = 100
+	case f.Limit > 1000:
+		f.Limit = 1000
 	}
 	var out []store.AuditEntry
 	err := s.store.View(ctx, func(tx store.Tx) (err error) { out, err = tx.Audit(f); return err })

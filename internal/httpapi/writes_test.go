@@ -398,3 +398,20 @@ func TestInjectedFailureLeavesNothing(t *testing.T) {
 	h.createFlag(boolFlag("half"))
 	h.as("PUT", flagsPath+"/existing", upd).want(200, nil)
 }
+
+// TestAuditLimitClamps: a limit above the maximum gets the maximum (1000), not the default (100).
+func TestAuditLimitClamps(t *testing.T) {
+	h := newHarness(t)
+	for i := range 40 {
+		h.createFlag(boolFlag(fmt.Sprintf("f%02d", i))) // three audit rows each
+	}
+	var out struct{ Entries []auditEntry }
+	h.as("GET", "/api/v1/audit?limit=5000", nil).want(200, &out)
+	if len(out.Entries) != h.auditCount() || len(out.Entries) <= 100 {
+		t.Fatalf("limit=5000 returned %d of %d entries", len(out.Entries), h.auditCount())
+	}
+	h.as("GET", "/api/v1/audit", nil).want(200, &out)
+	if len(out.Entries) != 100 {
+		t.Fatalf("the default page has %d entries, want 100", len(out.Entries))
+	}
+}
