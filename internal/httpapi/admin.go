@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ramphq/ramp/flag"
@@ -158,6 +161,12 @@ func (s *Server) adminRoutes() {
 	s.api("GET "+envPath+"/flags", func(w http.ResponseWriter, r *http.Request, p control.Principal) error {
 		q := r.URL.Query()
 		f := control.FlagFilter{Tag: q.Get("tag"), Kind: flag.Kind(q.Get("kind")), Status: flag.Status(q.Get("status")), Text: q.Get("q")}
+		if err := queryOneOf(r, "kind", "release", "experiment", "operational", "permission"); err != nil {
+			return err
+		}
+		if err := queryOneOf(r, "status", "active", "stale", "expired"); err != nil {
+			return err
+		}
 		var err error
 		if f.Enabled, err = queryBool(r, "enabled"); err != nil {
 			return err
@@ -412,6 +421,9 @@ func (s *Server) adminRoutes() {
 	s.api("GET /api/v1/audit", func(w http.ResponseWriter, r *http.Request, p control.Principal) error {
 		q := r.URL.Query()
 		f := store.AuditFilter{Project: q.Get("project"), Environment: q.Get("environment"), Resource: q.Get("resource"), Key: q.Get("key")}
+		if err := queryOneOf(r, "resource", "project", "environment", "flag", "segment", "key"); err != nil {
+			return err
+		}
 		var err error
 		if f.Since, err = queryTime(r, "since"); err != nil {
 			return err
@@ -498,6 +510,17 @@ func requireVersion(r *http.Request, body int64) (int64, error) {
 			Message: "send the version you read, in the If-Match header or a version field, so a concurrent edit is never overwritten"}}}
 	}
 	return v, nil
+}
+
+// queryOneOf checks that the query parameter name, when given, is one of values: a misspelt filter is an error,
+// not an empty list.
+func queryOneOf(r *http.Request, name string, values ...string) error {
+	v := r.URL.Query().Get(name)
+	if v == "" || slices.Contains(values, v) {
+		return nil
+	}
+	list := strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
+	return &flag.Error{Kind: flag.KindInvalid, Message: "invalid query", Problems: []flag.Problem{{Path: name, Message: fmt.Sprintf("%q is not %s", v, list)}}}
 }
 
 func nonNil[T any](s []T) []T {

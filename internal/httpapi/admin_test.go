@@ -436,3 +436,19 @@ func TestCopyHonoursIfMatch(t *testing.T) {
 		t.Fatalf("copied %+v", f)
 	}
 }
+
+// TestListFiltersRejectUnknownValues: a misspelt filter is a 400 naming it, not an empty list that reads as
+// "no such flags".
+func TestListFiltersRejectUnknownValues(t *testing.T) {
+	h := newHarness(t)
+	h.createFlag(boolFlag("f"))
+	if e := h.as("GET", flagsPath+"?status=stael", nil).fail(400, "invalid"); !e.problem("status", "active, stale or expired") {
+		t.Fatalf("unknown status: %+v", e)
+	}
+	if e := h.as("GET", flagsPath+"?kind=releases", nil).fail(400, "invalid"); !e.problem("kind", "release, experiment, operational or permission") {
+		t.Fatalf("unknown kind: %+v", e)
+	}
+	if e := h.as("GET", "/api/v1/audit?resource=flags", nil).fail(400, "invalid"); !e.problem("resource", "project, environment, flag, segment or key") {
+		t.Fatalf("unknown resource: %+v", e)
+	}
+}
