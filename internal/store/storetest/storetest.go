@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ErrorsPassThrough", testErrorsPassThrough},
 		{"ViewIsReadOnly", testViewIsReadOnly},
 		{"ViewSnapshot", testViewSnapshot},
+		{"TxAfterReturn", testTxAfterReturn},
 		{"ContextCanceled", testContextCanceled},
 		{"ContextWhileWaiting", testContextWhileWaiting},
 		{"ConcurrentPutFlag", testConcurrentPutFlag},

@@ -611,3 +611,27 @@ func testViewSnapshot(t *testing.T, s store.Store) {
 		t.Errorf("a later View sees revision %d, want 1", e.Revision)
 	}
 }
+
+// testTxAfterReturn checks that a Tx kept past the end of its function refuses to work instead of writing
+// outside any transaction.
+func testTxAfterReturn(t *testing.T, s store.Store) {
+	seed(t, s)
+	var kept store.Tx
+	update(t, s, func(tx store.Tx) error { kept = tx; return nil })
+	if err := kept.CreateProject(store.Project{Key: "late"}); err == nil {
+		t.Errorf("CreateProject on a finished Update's Tx: no error")
+	}
+	if _, err := kept.BumpRevision("p", "dev"); err == nil {
+		t.Errorf("BumpRevision on a finished Update's Tx: no error")
+	}
+	view(t, s, func(tx store.Tx) error { kept = tx; return nil })
+	if _, err := kept.Projects(); err == nil {
+		t.Errorf("Projects on a finished View's Tx: no error")
+	}
+	_, err := get(t, s, func(tx store.Tx) (store.Project, error) { return tx.Project("late") })
+	wantKind(t, err, flag.KindNotFound, "project written through a finished Tx")
+	e := must(t, s, func(tx store.Tx) (store.Environment, error) { return tx.Environment("p", "dev") })
+	if e.Revision != 0 {
+		t.Errorf("revision %d after a bump through a finished Tx, want 0", e.Revision)
+	}
+}
