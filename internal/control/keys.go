@@ -244,7 +244,9 @@ func (s *Service) endKey(ctx context.Context, p Principal, id string, grace time
 		at := s.now().UTC()
 		if grace > 0 {
 			end := at.Add(grace)
-			k.ExpiresAt = &end
+			if k.ExpiresAt == nil || end.Before(*k.ExpiresAt) { // a rotation never extends a key's life
+				k.ExpiresAt = &end
+			}
 		} else {
 			k.RevokedAt = &at
 		}

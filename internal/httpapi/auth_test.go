@@ -242,3 +242,28 @@ func TestKeyRotationGracePeriod(t *testing.T) {
 	h.do("GET", flagsPath, rotated.Secret, nil).fail(401, "unauthorized")
 	h.do("GET", flagsPath, again.Secret, nil).want(200, nil)
 }
+
+// TestRotationNeverExtendsAKey: rotating a key that is already in its grace period (or revoking and rotating)
+// must not give it a longer life than it had.
+func TestRotationNeverExtendsAKey(t *testing.T) {
+	h := newHarness(t)
+	var k struct{ ID, Secret string }
+	h.as("POST", "/api/v1/keys", map[string]any{"kind": "server", "project": "default", "environment": "production"}).want(201, &k)
+	h.as("POST", "/api/v1/keys/"+k.ID+"/rotate", map[string]any{"grace": "1h"}).want(201, nil)
+	h.as("POST", "/api/v1/keys/"+k.ID+"/rotate", map[string]any{"grace": "48h"}).want(201, nil)
+	var keys struct {
+		Keys []struct {
+			ID        string
+			ExpiresAt *time.Time
+		}
+	}
+	h.as("GET", "/api/v1/keys?project=default", nil).want(200, &keys)
+	for _, x := range keys.Keys {
+		if x.ID == k.ID && (x.ExpiresAt == nil || x.ExpiresAt.After(time.Now().Add(time.Hour+time.Minute))) {
+			t.Fatalf("the second rotation moved the old key's expiry to %v", x.ExpiresAt)
+		}
+	}
+	h.travel(2 * time.Hour)
+	// Server keys cannot use the admin API (403 while valid), so a 401 shows the key is no longer valid.
+	h.do("GET", "/api/v1/projects", k.Secret, nil).fail(401, "unauthorized")
+}
