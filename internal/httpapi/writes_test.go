@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -414,4 +416,50 @@ func TestAuditLimitClamps(t *testing.T) {
 	if len(out.Entries) != 100 {
 		t.Fatalf("the default page has %d entries, want 100", len(out.Entries))
 	}
+}
+
+// TestConcurrentEditsOneWins: editors racing on the same version: exactly one update lands, every other gets a
+// 409, and the audit log holds exactly one update.
+func TestConcurrentEditsOneWins(t *testing.T) {
+	h := newHarness(t)
+	h.createFlag(boolFlag("race"))
+	const n = 8
+	codes := make(chan int, n)
+	for i := range n {
+		go func() {
+			f := boolFlag("race")
+			f["name"] = fmt.Sprintf("editor %d", i)
+			req, _ := json.Marshal(f)
+			r, err := h.ts.Client().Do(mustRequest(t, "PUT", h.ts.URL+flagsPath+"/race", req, "If-Match", `"1"`, "Authorization", "Bearer "+h.admin))
+			if err != nil {
+				codes <- 0
+				return
+			}
+			r.Body.Close()
+			codes <- r.StatusCode
+		}()
+	}
+	got := map[int]int{}
+	for range n {
+		got[<-codes]++
+	}
+	if got[200] != 1 || got[409] != n-1 {
+		t.Fatalf("statuses %v: want one 200 and %d 409s", got, n-1)
+	}
+	var es struct{ Entries []auditEntry }
+	h.as("GET", "/api/v1/audit?resource=flag&key=race&environment=production", nil).want(200, &es)
+	if len(es.Entries) != 2 || es.Entries[0].Action != "flag.update" {
+		t.Fatalf("audit %+v", es.Entries)
+	}
+}
+
+func mustRequest(t *testing.T, method, url string, body []byte, headers ...string) *http.Request {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Error(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return req
 }
