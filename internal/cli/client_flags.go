@@ -296,8 +296,9 @@ func newFlagsUpdateCmd(e *env) *cobra.Command {
 		Use:   "update [KEY] -f FILE --env E [--project P] [--version N]",
 		Short: "Replace a flag's configuration in one environment from a flag file",
 		Long: `update replaces the flag's configuration in --env with the file's (one flag, YAML or JSON).
-Definition fields (name, description, tags, kind, type, variations, expiry) reach every
-environment; targeting stays per environment.
+The file is the whole configuration: a file without "enabled: true" turns the flag off in
+--env. Definition fields (name, description, tags, kind, type, variations, expiry) reach
+every environment; targeting stays per environment.
 
 The update names the version it replaces: --version N, or else the version it reads
 just before writing. With --version, a concurrent change makes it fail with 409
