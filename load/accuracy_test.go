@@ -40,19 +40,24 @@ func TestLatencyAccuracy(t *testing.T) {
 		t.Skip("4 s behavioural test")
 	}
 	// A busy machine (other test binaries, CI neighbours) delays both the target and the
-	// generator; the bound must hold in one of three attempts.
-	var problems []string
-	for attempt := 1; attempt <= 3; attempt++ {
-		problems = accuracyAttempt(t)
-		if len(problems) == 0 {
+	// generator. The generator's self-validation says when that happened (scheduler lag, pacer
+	// lag, GC pauses): such an attempt is inconclusive and is repeated, and the test skips when
+	// the machine never got quiet enough. A quiet run that misses the bounds fails the test.
+	for attempt := 1; attempt <= 5; attempt++ {
+		problems, invalid := accuracyAttempt(t)
+		switch {
+		case len(invalid) > 0:
+			t.Logf("attempt %d inconclusive, the generator flagged the run invalid: %v (bounds: %v)", attempt, invalid, problems)
+		case len(problems) > 0:
+			t.Fatalf("attempt %d (a valid run): %v", attempt, problems)
+		default:
 			return
 		}
-		t.Logf("attempt %d: %v", attempt, problems)
 	}
-	t.Fatalf("latency accuracy: %v", problems)
+	t.Skip("machine too busy: every attempt was flagged invalid by the generator's self-validation")
 }
 
-func accuracyAttempt(t *testing.T) []string {
+func accuracyAttempt(t *testing.T) (problems, invalid []string) {
 	sh := &serverHist{h: hdr.New(1, 10_000_000, 3)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -77,7 +82,6 @@ func accuracyAttempt(t *testing.T) []string {
 	tp50, tp99 := sh.pct(50), sh.pct(99)
 	t.Logf("target p50 %.3f p99 %.3f | service p50 %.3f p99 %.3f | response p50 %.3f p99 %.3f | generator %+v",
 		tp50, tp99, s.ServiceTime.P50, s.ServiceTime.P99, s.ResponseTime.P50, s.ResponseTime.P99, res.Generator)
-	var problems []string
 	for _, c := range []struct {
 		name      string
 		got, want float64
@@ -94,7 +98,13 @@ func accuracyAttempt(t *testing.T) []string {
 			problems = append(problems, fmt.Sprintf("%s = %.3f ms, target measured %.3f ms: off by %.3f ms (tolerance %.1f ms)", c.name, c.got, c.want, diff, c.tol))
 		}
 	}
-	return problems
+	invalid = s.Invalid
+	// The bounds are 0.5-2 ms: a run in which the generator's probe saw the scheduler wake a
+	// goroutine more than 2 ms late cannot judge them, whatever the validity limits for load tests.
+	if lag := res.Generator.MaxSchedLagMs; lag > 2 {
+		invalid = append(invalid, fmt.Sprintf("scheduler lag up to %.1f ms (noise floor above the bounds)", lag))
+	}
+	return problems, invalid
 }
 
 // TestCoordinatedOmission: the target stalls once for 1 s in a 20 s run at 200 requests/s. Response
