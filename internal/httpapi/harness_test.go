@@ -105,19 +105,23 @@ type apiError struct {
 // JSON. headers are name, value pairs.
 func (h *harness) do(method, path, token string, body any, headers ...string) *response {
 	h.t.Helper()
-	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	default:
 		js, err := json.Marshal(b)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		rd = bytes.NewReader(js)
+		raw = js
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, h.ts.URL+path, rd)
 	if err != nil {
@@ -142,6 +146,9 @@ func (h *harness) do(method, path, token string, body any, headers ...string) *r
 		h.t.Fatal(err)
 	}
 	specCheck(h.t, method, req.URL.Path, res.StatusCode, res.Header.Get("Content-Type"), data)
+	if res.StatusCode < 300 {
+		specCheckRequest(h.t, method, req.URL.Path, raw)
+	}
 	return &response{t: h.t, req: method + " " + path, Status: res.StatusCode, Header: res.Header, Body: data}
 }
 

@@ -217,22 +217,11 @@ func specCheck(t testing.TB, method, urlPath string, status int, ctype string, b
 	c := specCompiler(t)
 	specMu.Lock()
 	defer specMu.Unlock()
-	tmpl := ""
-	for p := range specDoc["paths"].(map[string]any) {
-		if matchTemplate(p, urlPath) && (tmpl == "" || strings.Count(p, "{") < strings.Count(tmpl, "{")) {
-			tmpl = p
-		}
-	}
-	if tmpl == "" {
-		t.Errorf("openapi.json: no path matches %s", urlPath)
+	tmpl, opPtr, op, ok := specOperation(t, method, urlPath)
+	if !ok {
 		return
 	}
-	opPtr := "/paths/" + strings.ReplaceAll(tmpl, "/", "~1") + "/" + strings.ToLower(method)
-	op, err := pointer(specDoc, "#"+opPtr)
-	if err != nil {
-		t.Errorf("openapi.json: %s %s is not described", method, tmpl)
-		return
-	}
+	var err error
 	respPtr := opPtr + "/responses/" + strconv.Itoa(status)
 	resp, ok := op.(map[string]any)["responses"].(map[string]any)[strconv.Itoa(status)]
 	if !ok {
@@ -273,6 +262,69 @@ func specCheck(t testing.TB, method, urlPath string, status int, ctype string, b
 	}
 	if err := sch.Validate(inst); err != nil {
 		t.Errorf("%s %s %d: the body does not match openapi.json: %v\nbody: %s", method, urlPath, status, err, body)
+	}
+}
+
+// specOperation finds the operation that serves method and urlPath.
+func specOperation(t testing.TB, method, urlPath string) (tmpl, opPtr string, op any, ok bool) {
+	t.Helper()
+	for p := range specDoc["paths"].(map[string]any) {
+		if matchTemplate(p, urlPath) && (tmpl == "" || strings.Count(p, "{") < strings.Count(tmpl, "{")) {
+			tmpl = p
+		}
+	}
+	if tmpl == "" {
+		t.Errorf("openapi.json: no path matches %s", urlPath)
+		return "", "", nil, false
+	}
+	opPtr = "/paths/" + strings.ReplaceAll(tmpl, "/", "~1") + "/" + strings.ToLower(method)
+	op, err := pointer(specDoc, "#"+opPtr)
+	if err != nil {
+		t.Errorf("openapi.json: %s %s is not described", method, tmpl)
+		return "", "", nil, false
+	}
+	return tmpl, opPtr, op, true
+}
+
+// specCheckRequest checks that a JSON request body the server accepted conforms to the operation's documented
+// request schema, so the document is never stricter than the server.
+func specCheckRequest(t testing.TB, method, urlPath string, body []byte) {
+	t.Helper()
+	c := specCompiler(t)
+	specMu.Lock()
+	defer specMu.Unlock()
+	tmpl, opPtr, op, ok := specOperation(t, method, urlPath)
+	if !ok {
+		return
+	}
+	rb, ok := op.(map[string]any)["requestBody"].(map[string]any)
+	if !ok {
+		if len(bytes.TrimSpace(body)) > 0 {
+			t.Errorf("openapi.json: %s %s documents no request body, but the server accepted %s", method, tmpl, body)
+		}
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if req, _ := rb["required"].(bool); req {
+			t.Errorf("openapi.json: %s %s requires a body, but the server accepted none", method, tmpl)
+		}
+		return
+	}
+	loc := "openapi.json#" + opPtr + "/requestBody/content/application~1json/schema"
+	sch := specSch[loc]
+	if sch == nil {
+		var err error
+		if sch, err = c.Compile(loc); err != nil {
+			t.Fatalf("compile %s: %v", loc, err)
+		}
+		specSch[loc] = sch
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return // not JSON (a YAML import): nothing to check here
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Errorf("%s %s: the server accepted a request body that openapi.json rejects: %v\nbody: %s", method, urlPath, err, body)
 	}
 }
 
