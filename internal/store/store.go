@@ -22,8 +22,9 @@ import (
 
 // Store is a backend. Update runs fn in a read-write transaction and commits it when fn returns nil; View runs
 // fn in a read-only transaction. A transaction whose fn returns an error, panics, or whose commit fails leaves
-// nothing behind. Implementations serialize writers as they must to keep per-environment revisions and record
-// versions strictly increasing.
+// nothing behind. Writers are serialized, so fn runs exactly once and a read-then-write inside it never races
+// another writer; fn must not call Update itself (it would wait for its own lock). A write refused inside fn
+// (conflict, not found, invalid) leaves the transaction usable, so fn may read the current state and report it.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
@@ -69,7 +70,8 @@ type Tx interface {
 	// KeyByHash finds a key by the SHA-256 hash of its secret, revoked and expired keys included.
 	KeyByHash(hash []byte) (APIKey, error)
 	Key(id string) (APIKey, error)
-	// Keys lists keys, all of them for project "", else those scoped to project.
+	// Keys lists keys, all of them for project "", else those scoped to project. Lists under a missing project
+	// or environment are KindNotFound, not empty.
 	Keys(project string) ([]APIKey, error)
 	// UpdateKey rewrites a key's mutable fields: Name, ExpiresAt, RevokedAt, LastUsedAt.
 	UpdateKey(k APIKey) error
@@ -180,8 +182,8 @@ type AuditEntry struct {
 	After       json.RawMessage `json:"after,omitempty"`
 }
 
-// AuditFilter selects audit entries. Zero fields do not filter. Entries come newest first; BeforeID pages
-// backwards (entries with ID < BeforeID). Limit 0 means 100.
+// AuditFilter selects audit entries. Zero fields do not filter. Since includes its instant, Until excludes it.
+// Entries come newest first; BeforeID pages backwards (entries with ID < BeforeID). Limit 0 means 100.
 type AuditFilter struct {
 	Project     string
 	Environment string
