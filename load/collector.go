@@ -29,6 +29,7 @@ type collector struct {
 
 	lastDropped, lastIters int64
 	intervals              []Interval
+	nIntervals             int
 	invalid                map[string]int
 	snap                   Snapshot
 }
@@ -86,7 +87,7 @@ func (c *collector) tick(final bool) {
 	gen := c.self.sample(span)
 	pacerLag := time.Duration(c.r.pacerLag.Swap(0))
 	iv := Interval{
-		T:             len(c.intervals),
+		T:             c.nIntervals,
 		StartS:        round3(c.last.Sub(c.t0).Seconds()),
 		DurationS:     round3(span.Seconds()),
 		Requests:      c.ivTotal.c.Requests,
@@ -111,7 +112,12 @@ func (c *collector) tick(final bool) {
 	}
 	iv.ResponseHist = encodeHist(c.ivTotal.rsp)
 	iv.ServiceHist = encodeHist(c.ivTotal.svc)
-	c.intervals = append(c.intervals, iv)
+	if sink := c.r.opts.IntervalSink; sink != nil {
+		sink(iv)
+	} else {
+		c.intervals = append(c.intervals, iv)
+	}
+	c.nIntervals++
 	c.last = now
 
 	// thresholds

@@ -40,6 +40,10 @@ type Options struct {
 	Seed uint64
 	// Interval is the length of a results interval; default one second.
 	Interval time.Duration
+	// IntervalSink, when set, receives every interval (with its encoded histograms) as it closes,
+	// and the Result keeps none of them: memory then stays flat however long the run. The CLI
+	// streams them into results.json this way.
+	IntervalSink func(Interval)
 	// StdHTTP sends every request with net/http instead of the engine's own HTTP/1.1 client (which
 	// is used for plain-http targets when no max_connections limit is set).
 	StdHTTP bool

@@ -153,7 +153,7 @@ func quickPlan(f *loadRunFlags) (*load.Plan, error) {
 	return p, nil
 }
 
-func runPlan(e *env, p *load.Plan, f *loadRunFlags) error {
+func runPlan(e *env, p *load.Plan, f *loadRunFlags) (err error) {
 	live := &liveMetrics{}
 	prog := newProgress(e.stderr, f.progress, f.progressEvery)
 	opts := load.Options{
@@ -163,6 +163,16 @@ func runPlan(e *env, p *load.Plan, f *loadRunFlags) error {
 			live.set(s)
 			prog.update(s)
 		},
+	}
+	var spool *intervalSpool
+	if f.out != "" {
+		// Intervals go to a spool file next to --out as they close, so memory stays flat
+		// however long the run; results.json is assembled from it at the end.
+		if spool, err = newIntervalSpool(f.out); err != nil {
+			return err
+		}
+		defer spool.discard()
+		opts.IntervalSink = spool.add
 	}
 	eng, err := load.New(p, opts)
 	if err != nil {
@@ -183,8 +193,8 @@ func runPlan(e *env, p *load.Plan, f *loadRunFlags) error {
 		return errors.New(red.Redact(err.Error()))
 	}
 	writeSummaryTable(e.stdout, res)
-	if f.out != "" {
-		if err := writeJSON(f.out, res, red); err != nil {
+	if spool != nil {
+		if err := spool.writeResults(f.out, res); err != nil {
 			return err
 		}
 	}
