@@ -21,7 +21,7 @@ import (
 // harness is the admin API over a real SQLite store in a temp dir, served by httptest on loopback. Every
 // response it sees is checked against openapi.json (specCheck).
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	ts    *httptest.Server
 	ctl   *control.Service
 	store store.Store
@@ -44,7 +44,7 @@ func withStore(wrap func(store.Store) store.Store) harnessOption {
 
 const adminToken = "test-admin-token-0123456789"
 
-func newHarness(t *testing.T, opts ...harnessOption) *harness {
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {
@@ -82,7 +82,7 @@ func (h *harness) travel(d time.Duration) {
 
 // response is one HTTP exchange's result.
 type response struct {
-	t      *testing.T
+	t      testing.TB
 	req    string
 	Status int
 	Header http.Header
