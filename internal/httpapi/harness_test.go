@@ -29,6 +29,8 @@ type harness struct {
 
 	mu     sync.Mutex
 	offset time.Duration // added to the wall clock: the service's notion of now
+
+	noSpec bool // benchmarks: skip the openapi.json checks
 }
 
 type harnessOption func(*control.Options)
@@ -144,6 +146,9 @@ func (h *harness) do(method, path, token string, body any, headers ...string) *r
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	if h.noSpec {
+		return &response{t: h.t, req: method + " " + path, Status: res.StatusCode, Header: res.Header, Body: data}
 	}
 	specCheck(h.t, method, req.URL.Path, res.StatusCode, res.Header.Get("Content-Type"), data)
 	if res.StatusCode < 300 {
