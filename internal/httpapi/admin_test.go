@@ -452,3 +452,29 @@ func TestListFiltersRejectUnknownValues(t *testing.T) {
 		t.Fatalf("unknown resource: %+v", e)
 	}
 }
+
+// TestTargetingExpression: a flagd targeting expression goes through the targeting endpoint and evaluates.
+func TestTargetingExpression(t *testing.T) {
+	h := newHarness(t)
+	h.createFlag(boolFlag("fd"))
+	expr := map[string]any{"if": []any{map[string]any{"==": []any{map[string]any{"var": "country"}, "BR"}}, "on", "off"}}
+	var f flagView
+	h.as("PUT", flagsPath+"/fd/targeting", map[string]any{"version": 1, "enabled": true, "offVariation": "off",
+		"fallthrough": map[string]any{"variation": "off"}, "targeting": expr}).want(200, &f)
+	if f.Flag["targeting"] == nil {
+		t.Fatalf("the expression was not stored: %+v", f.Flag)
+	}
+	if ex := h.explain("production", "fd", map[string]any{"targetingKey": "u", "country": "BR"}); ex.Detail.Value != true || ex.Detail.Reason != "TARGETING_MATCH" {
+		t.Fatalf("BR: %+v", ex.Detail)
+	}
+	if ex := h.explain("production", "fd", map[string]any{"targetingKey": "u", "country": "PT"}); ex.Detail.Value != false {
+		t.Fatalf("PT: %+v", ex.Detail)
+	}
+	// An expression and rules together are refused.
+	e := h.as("PUT", flagsPath+"/fd/targeting", map[string]any{"version": 2, "enabled": true, "offVariation": "off",
+		"fallthrough": map[string]any{"variation": "off"}, "targeting": expr,
+		"rules": []any{map[string]any{"clauses": []any{map[string]any{"attribute": "a", "op": "exists"}}, "serve": map[string]any{"variation": "on"}}}}).fail(400, "invalid")
+	if len(e.Error.Problems) == 0 {
+		t.Fatalf("expression with rules: %+v", e)
+	}
+}
