@@ -32,6 +32,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	limits Limits
+	keys   keyCache // AuthenticateCached's answers (keycache.go)
 
 	mu    sync.Mutex
 	snaps map[envID]*atomic.Pointer[Snapshot]

@@ -255,6 +255,7 @@ func (s *Service) endKey(ctx context.Context, p Principal, id string, grace time
 		}
 		return s.audit(tx, p, action, k.Project, k.Environment, "key", id, 0, before, k)
 	})
+	s.keys.invalidate()
 	return k, err
 }
 

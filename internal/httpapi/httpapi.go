@@ -26,11 +26,12 @@ const DefaultMaxBody = 1 << 20
 
 // Options configures a Server.
 type Options struct {
-	Control *control.Service
-	Logger  *slog.Logger
-	MaxBody int64        // request body cap in bytes; 0 means DefaultMaxBody
-	Ready   func() error // readiness probe (the store answers); nil means always ready
-	Version string
+	Control  *control.Service
+	Logger   *slog.Logger
+	MaxBody  int64        // request body cap in bytes; 0 means DefaultMaxBody
+	Ready    func() error // readiness probe (the store answers); nil means always ready
+	Version  string
+	Delivery DeliveryOptions // OFREP and the SDK endpoints (delivery.go)
 }
 
 // Server is the HTTP handler.
@@ -42,6 +43,7 @@ type Server struct {
 	version string
 	mux     *http.ServeMux
 	routes  []string // "METHOD /path" of every API route, for the OpenAPI coverage test
+	dlv     *delivery
 }
 
 // New returns a Server with every route registered.
@@ -70,6 +72,7 @@ func New(o Options) *Server {
 		w.Write(OpenAPI)
 	})
 	s.adminRoutes()
+	s.deliveryRoutes(o.Delivery)
 	return s
 }
 
