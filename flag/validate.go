@@ -3,7 +3,6 @@ package flag
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"regexp/syntax"
 	"strconv"
 	"strings"
@@ -17,7 +16,20 @@ const (
 	MaxPathDepth     = 16   // segments of an attribute path
 )
 
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// validKey reports whether k matches ^[A-Za-z0-9][A-Za-z0-9_.-]*$ (written out: validation runs on every
+// write of every flag in an environment, and a regexp match per key was a measurable part of that).
+func validKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return k != ""
+}
 
 // Normalize fills in defaults so that the stored and encoded form of a set is explicit: the kind ("release"),
 // rule ids ("rule-N"), target and segment attributes ("targetingKey"), split algorithms ([BucketingV1]), and the
@@ -96,7 +108,7 @@ func (v *validator) addf(path, format string, args ...any) {
 func (s *Set) Validate() error {
 	v := &validator{set: s, segments: map[string]int{}, flags: map[string]int{}}
 	for i, g := range s.Segments {
-		p := fmt.Sprintf("segments[%d]", i)
+		p := "segments[" + strconv.Itoa(i) + "]"
 		if !v.key(p+".key", g.Key) {
 			continue
 		}
@@ -107,7 +119,7 @@ func (s *Set) Validate() error {
 		v.segments[g.Key] = i
 	}
 	for i, f := range s.Flags {
-		p := fmt.Sprintf("flags[%d]", i)
+		p := "flags[" + strconv.Itoa(i) + "]"
 		if !v.key(p+".key", f.Key) {
 			continue
 		}
@@ -118,10 +130,10 @@ func (s *Set) Validate() error {
 		v.flags[f.Key] = i
 	}
 	for i := range s.Segments {
-		v.segment(fmt.Sprintf("segments[%d]", i), &s.Segments[i])
+		v.segment("segments["+strconv.Itoa(i)+"]", &s.Segments[i])
 	}
 	for i := range s.Flags {
-		v.flag(fmt.Sprintf("flags[%d]", i), &s.Flags[i])
+		v.flag("flags["+strconv.Itoa(i)+"]", &s.Flags[i])
 	}
 	v.cycles()
 	if len(v.problems) == 0 {
@@ -136,7 +148,7 @@ func (v *validator) key(path, k string) bool {
 		v.addf(path, "is required")
 	case len(k) > MaxKeyLength:
 		v.addf(path, "longer than %d characters", MaxKeyLength)
-	case !keyPattern.MatchString(k):
+	case !validKey(k):
 		v.addf(path, "%q is not a valid key: use letters, digits, '-', '_' and '.', starting with a letter or digit", k)
 	default:
 		return true
@@ -183,7 +195,7 @@ func (v *validator) flag(p string, f *Flag) {
 		v.addf(p+".variations", "at least one variation is required")
 	}
 	for i, vr := range f.Variations {
-		vp := fmt.Sprintf("%s.variations[%d]", p, i)
+		vp := p + ".variations[" + strconv.Itoa(i) + "]"
 		if v.key(vp+".key", vr.Key) {
 			if variations[vr.Key] {
 				v.addf(vp+".key", "duplicate variation key %q", vr.Key)
@@ -263,7 +275,7 @@ func (v *validator) flag(p string, f *Flag) {
 	}
 	ruleIDs := map[string]int{}
 	for i, r := range f.Rules {
-		rp := fmt.Sprintf("%s.rules[%d]", p, i)
+		rp := p + ".rules[" + strconv.Itoa(i) + "]"
 		if r.ID != "" && v.key(rp+".id", r.ID) {
 			if j, dup := ruleIDs[r.ID]; dup {
 				v.addf(rp+".id", "duplicate rule id %q (also rules[%d])", r.ID, j)
@@ -372,7 +384,7 @@ func (v *validator) split(p string, s *Split, variations map[string]bool) {
 	seen := map[string]bool{}
 	total := 0
 	for i, w := range s.Weights {
-		wp := fmt.Sprintf("%s.weights[%d]", p, i)
+		wp := p + ".weights[" + strconv.Itoa(i) + "]"
 		if !variations[w.Variation] {
 			v.addf(wp+".variation", "unknown variation %q", w.Variation)
 		} else if seen[w.Variation] {
@@ -396,7 +408,7 @@ func (v *validator) split(p string, s *Split, variations map[string]bool) {
 
 func (v *validator) clauses(p string, cs []Clause) {
 	for i := range cs {
-		v.clause(fmt.Sprintf("%s.clauses[%d]", p, i), &cs[i])
+		v.clause(p+".clauses["+strconv.Itoa(i)+"]", &cs[i])
 	}
 }
 
@@ -440,7 +452,7 @@ func (v *validator) clause(p string, c *Clause) {
 		return
 	}
 	for i, val := range c.Values {
-		vp := fmt.Sprintf("%s.values[%d]", p, i)
+		vp := p + ".values[" + strconv.Itoa(i) + "]"
 		switch op {
 		case OpIn, OpNotIn:
 			switch val.(type) {
@@ -534,7 +546,7 @@ func (v *validator) segment(p string, g *Segment) {
 		}
 	}
 	for i, r := range g.Rules {
-		rp := fmt.Sprintf("%s.rules[%d]", p, i)
+		rp := p + ".rules[" + strconv.Itoa(i) + "]"
 		if len(r.Clauses) == 0 {
 			v.addf(rp+".clauses", "at least one clause is required")
 		}

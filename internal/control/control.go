@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,30 +218,39 @@ func envSet(tx store.Tx, project, env string) (*flag.Set, error) {
 // revisions and writes nothing at all if any of that fails. After the commit it installs the new snapshots and
 // publishes one event per environment.
 func (s *Service) change(ctx context.Context, project string, fn func(tx store.Tx, touch func(env string, kind string, keys ...string)) error) error {
-	type touched struct {
-		kind string
-		keys []string
-	}
 	var snaps []*Snapshot
-	var kinds map[string]*touched
+	var touched map[string]*touch
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		snaps = nil
-		kinds = map[string]*touched{}
+		touched = map[string]*touch{}
 		var order []string
-		touch := func(env, kind string, keys ...string) {
-			t := kinds[env]
+		mark := func(env, kind string, keys ...string) {
+			t := touched[env]
 			if t == nil {
-				t = &touched{kind: kind}
-				kinds[env] = t
+				t = &touch{kind: kind, flags: map[string]bool{}, segments: map[string]bool{}}
+				touched[env] = t
 				order = append(order, env)
 			}
 			t.keys = append(t.keys, keys...)
+			for _, k := range keys {
+				switch kind {
+				case "flag":
+					t.flags[k] = true
+				case "segment":
+					t.segments[k] = true
+				default:
+					t.full = true
+				}
+			}
+			if kind != "flag" && kind != "segment" {
+				t.full = true
+			}
 		}
-		if err := fn(tx, touch); err != nil {
+		if err := fn(tx, mark); err != nil {
 			return err
 		}
 		for _, env := range order {
-			set, err := envSet(tx, project, env)
+			set, err := s.nextSet(tx, project, env, touched[env])
 			if err != nil {
 				return err
 			}
@@ -261,11 +272,85 @@ func (s *Service) change(ctx context.Context, project string, fn func(tx store.T
 	for _, snap := range snaps {
 		s.install(snap)
 		if s.broker != nil {
-			t := kinds[snap.Environment]
+			t := touched[snap.Environment]
 			s.broker.Publish(broker.Event{Project: project, Environment: snap.Environment, Revision: snap.Revision, Kind: t.kind, Keys: t.keys})
 		}
 	}
 	return nil
+}
+
+// touch records what one change did to one environment.
+type touch struct {
+	kind     string // the first kind of change, for the published event
+	keys     []string
+	flags    map[string]bool
+	segments map[string]bool
+	full     bool // something other than flags and segments changed: reread everything
+}
+
+// nextSet returns the environment's flag set as the transaction leaves it. When the installed snapshot is at the
+// environment's current revision, only the flags and segments the change touched are read back from the store
+// and the rest comes from the snapshot: a write to one flag of an environment with thousands then costs one read,
+// not thousands of reads and decodes. Otherwise (first use, another replica wrote, a new environment) it reads
+// the whole environment.
+func (s *Service) nextSet(tx store.Tx, project, env string, t *touch) (*flag.Set, error) {
+	cur := s.slot(project, env).Load()
+	if t.full || cur == nil {
+		return envSet(tx, project, env)
+	}
+	e, err := tx.Environment(project, env)
+	if err != nil {
+		return nil, err
+	}
+	if e.Revision != cur.Revision {
+		return envSet(tx, project, env)
+	}
+	set := &flag.Set{Flags: make([]flag.Flag, 0, len(cur.Set.Flags)+len(t.flags)), Segments: make([]flag.Segment, 0, len(cur.Set.Segments)+len(t.segments))}
+	for _, f := range cur.Set.Flags {
+		if !t.flags[f.Key] {
+			set.Flags = append(set.Flags, f)
+		}
+	}
+	for _, k := range sortedKeys(t.flags) {
+		rec, err := tx.Flag(project, env, k)
+		if flag.KindOf(err) == flag.KindNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !rec.Archived {
+			set.Flags = append(set.Flags, rec.Flag)
+		}
+	}
+	for _, g := range cur.Set.Segments {
+		if !t.segments[g.Key] {
+			set.Segments = append(set.Segments, g)
+		}
+	}
+	for _, k := range sortedKeys(t.segments) {
+		rec, err := tx.Segment(project, env, k)
+		if flag.KindOf(err) == flag.KindNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		set.Segments = append(set.Segments, rec.Segment)
+	}
+	// Keep the store's order (by key), so a set reads the same however it was assembled.
+	slices.SortFunc(set.Flags, func(a, b flag.Flag) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(set.Segments, func(a, b flag.Segment) int { return strings.Compare(a.Key, b.Key) })
+	return set, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // envProblems rewrites set-level validation paths ("flags[3].rules[0]...") into paths that name the environment
