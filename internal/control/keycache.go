@@ -24,8 +24,8 @@ const keyCacheMax = 10_000
 // created key needs no invalidation: its secret is new, so nobody can have presented it before.)
 type keyCache struct {
 	version atomic.Uint64
-	size    atomic.Int64
-	m       sync.Map // [32]byte → *keyEntry
+	mu      sync.RWMutex
+	m       map[[sha256.Size]byte]*keyEntry
 }
 
 type keyEntry struct {
@@ -48,11 +48,11 @@ func (s *Service) AuthenticateCached(ctx context.Context, secret string) (Princi
 	h := sha256.Sum256([]byte(secret))
 	v := s.keys.version.Load()
 	now := s.now()
-	if e, ok := s.keys.m.Load(h); ok {
-		e := e.(*keyEntry)
-		if e.version == v && now.Before(e.until) {
-			return e.p, e.err
-		}
+	s.keys.mu.RLock()
+	e, ok := s.keys.m[h]
+	s.keys.mu.RUnlock()
+	if ok && e.version == v && now.Before(e.until) {
+		return e.p, e.err
 	}
 	var k store.APIKey
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -60,7 +60,7 @@ func (s *Service) AuthenticateCached(ctx context.Context, secret string) (Princi
 		k, err = tx.KeyByHash(h[:])
 		return err
 	})
-	e := &keyEntry{version: v, until: now.Add(KeyCacheTTL)}
+	e = &keyEntry{version: v, until: now.Add(KeyCacheTTL)}
 	switch {
 	case flag.KindOf(err) == flag.KindNotFound:
 		e.err = flag.Errorf(flag.KindUnauthorized, "unknown API key")
@@ -77,10 +77,11 @@ func (s *Service) AuthenticateCached(ctx context.Context, secret string) (Princi
 			e.until = *k.RevokedAt
 		}
 	}
-	if s.keys.size.Add(1) > keyCacheMax {
-		s.keys.m.Clear()
-		s.keys.size.Store(1)
+	s.keys.mu.Lock()
+	if s.keys.m == nil || len(s.keys.m) >= keyCacheMax {
+		s.keys.m = map[[sha256.Size]byte]*keyEntry{}
 	}
-	s.keys.m.Store(h, e)
+	s.keys.m[h] = e
+	s.keys.mu.Unlock()
 	return e.p, e.err
 }

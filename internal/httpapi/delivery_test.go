@@ -52,11 +52,11 @@ const dvAdmin = "dv-admin-token-0123456789"
 var dvSys = control.System("test")
 
 type dvOption struct {
-	opts     httpapi.DeliveryOptions
-	maxBody  int64
-	buffer   int                // broker buffer; default 64
-	server   func(*http.Server) // configures the http.Server before it starts
-	noFlags  bool
+	opts    httpapi.DeliveryOptions
+	maxBody int64
+	buffer  int                // broker buffer; default 64
+	server  func(*http.Server) // configures the http.Server before it starts
+	noFlags bool
 }
 
 func newDV(t testing.TB, o dvOption) *dvEnv {

@@ -7,7 +7,8 @@ package httpapi
 //
 // The single-flag endpoint is the hot path (the target is 80,000 requests/s on two cores), so it is written to
 // do little: the key is resolved from an in-memory cache (control.AuthenticateCached), the body is read into a
-// pooled buffer and decoded by encoding/json once, into the map flag.NewContext sorts; the evaluation walks the
+// pooled buffer and decoded once (a flat context by a one-pass scanner, anything else by encoding/json;
+// ofrep_decode.go) into the map flag.NewContext sorts; the evaluation walks the
 // environment's compiled snapshot without allocating; and the response is appended by hand to the same pooled
 // buffer (ofrep_json.go). Errors, which are rare, take the ordinary path.
 //
@@ -61,7 +62,9 @@ type ofrepRequest struct {
 // decodeOFREP decodes a request body into an evaluation context. See the leniency rules at the top of the file.
 func decodeOFREP(body []byte, requireKey bool) (flag.Context, error) {
 	var req ofrepRequest
-	if len(bytes.TrimSpace(body)) > 0 {
+	if m, ok := fastContext(body); ok {
+		req.Context = m
+	} else if len(bytes.TrimSpace(body)) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
 			var typ *json.UnmarshalTypeError
 			if errors.As(err, &typ) && typ.Field != "" {
