@@ -364,3 +364,77 @@ func postgresSchemaURL(t *testing.T) string {
 	}
 	return base + sep + "search_path=" + schema
 }
+
+// TestEndToEndCLI drives the real binary twice over: `ramp serve` on 127.0.0.1:0 with a temp data dir, and the
+// `ramp` CLI against it to create a project, an environment, a flag and a key, then read the flag back through
+// the explain endpoint.
+func TestEndToEndCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	token := randomToken()
+	s := startServer(t, []string{"RAMP_ADMIN_TOKEN=" + token}, "--data", t.TempDir())
+	dir := t.TempDir()
+	ramp := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(rampBinary(t), args...)
+		cmd.Env = append(os.Environ(), "RAMP_SERVER="+s.url, "RAMP_TOKEN="+token)
+		cmd.Dir = dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("ramp %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, stderr.String())
+		}
+		return string(out)
+	}
+	ramp("projects", "create", "shop", "--env", "staging")
+	ramp("envs", "create", "production", "--project", "shop", "--from", "staging")
+	if out := ramp("envs", "list", "--project", "shop", "-o", "json"); !strings.Contains(out, `"production"`) || !strings.Contains(out, `"staging"`) {
+		t.Fatalf("envs list: %s", out)
+	}
+	flagFile := filepath.Join(dir, "ai.yaml")
+	os.WriteFile(flagFile, []byte(`key: new-ai-assistant
+type: boolean
+enabled: true
+variations: [{key: on, value: true}, {key: off, value: false}]
+offVariation: off
+rules:
+  - id: br-pt
+    clauses: [{attribute: country, op: in, values: [BR, PT]}]
+    serve: {variation: on}
+fallthrough: {variation: off}
+`), 0o644)
+	ramp("flags", "create", "-f", flagFile, "--project", "shop", "--env", "production")
+	key := strings.TrimSpace(ramp("keys", "create", "--project", "shop", "--env", "production", "--kind", "server"))
+	if !strings.HasPrefix(key, "ramp_srv_") || strings.ContainsAny(key, " \n") {
+		t.Fatalf("keys create printed %q, want the key alone", key)
+	}
+	out := ramp("explain", "--project", "shop", "--env", "production", "--flag", "new-ai-assistant",
+		"--context", `{"targetingKey":"user-7","country":"BR"}`, "-o", "json")
+	var ex struct {
+		Detail struct {
+			Value  any    `json:"value"`
+			Reason string `json:"reason"`
+			RuleID string `json:"ruleId"`
+		} `json:"detail"`
+		Steps []struct {
+			Kind    string `json:"kind"`
+			ID      string `json:"id"`
+			Matched bool   `json:"matched"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(out), &ex); err != nil {
+		t.Fatalf("explain output: %v\n%s", err, out)
+	}
+	if ex.Detail.Value != true || ex.Detail.Reason != "TARGETING_MATCH" || ex.Detail.RuleID != "br-pt" {
+		t.Fatalf("explain detail %+v", ex.Detail)
+	}
+	if len(ex.Steps) != 1 || ex.Steps[0].ID != "br-pt" || !ex.Steps[0].Matched {
+		t.Fatalf("explain steps %+v", ex.Steps)
+	}
+	// The flag exists, disabled, in the other environment too.
+	if out := ramp("flags", "get", "new-ai-assistant", "--project", "shop", "--env", "staging", "-o", "json"); !strings.Contains(out, `"enabled": false`) && !strings.Contains(out, `"enabled":false`) {
+		t.Fatalf("staging copy: %s", out)
+	}
+}
