@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ramphq/ramp/flag"
@@ -32,7 +33,7 @@ import (
 )
 
 // testHookStreamEvent, when set by a test, runs before a stream handles each broker event.
-var testHookStreamEvent func()
+var testHookStreamEvent atomic.Pointer[func()]
 
 // sdkStream is GET /sdk/v1/stream.
 func (s *Server) sdkStream(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +56,6 @@ func (s *Server) sdkStream(w http.ResponseWriter, r *http.Request) {
 	}
 
 	st := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.dlv.opts.StreamWriteTimeout}
-	st.rc.SetReadDeadline(time.Time{}) // the server's ReadTimeout would cancel the request's context
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -86,8 +86,8 @@ func (s *Server) sdkStream(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			if testHookStreamEvent != nil {
-				testHookStreamEvent()
+			if hook := testHookStreamEvent.Load(); hook != nil {
+				(*hook)()
 			}
 			full := false
 			switch ev.Kind {
