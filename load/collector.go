@@ -138,7 +138,7 @@ func (c *collector) tick(final bool) {
 		Elapsed: now.Sub(c.t0), Planned: c.r.cp.duration,
 		Requests: c.total.c.Requests, Errors: c.total.c.Errors, Dropped: dropped, Iterations: iters,
 		Rate: iv.Rate, InFlight: inFlight, VUs: vus, P95: pctMs(c.total.rsp, 95),
-		Valid: len(c.invalid) == 0, Reasons: c.invalidReasons(),
+		Valid: len(c.invalid) == 0, IntervalValid: iv.Valid, Reasons: c.invalidReasons(),
 	}
 	if c.r.opts.OnInterval != nil {
 		c.r.opts.OnInterval(c.snap)

@@ -63,9 +63,10 @@ type Snapshot struct {
 	VUs      int64
 	// P95 is the response-time 95th percentile over the run so far, in milliseconds.
 	P95 float64
-	// Valid is false once any interval was marked invalid.
-	Valid   bool
-	Reasons []string
+	// Valid is false once any interval was marked invalid; IntervalValid is about the last one.
+	Valid         bool
+	IntervalValid bool
+	Reasons       []string
 }
 
 // Engine runs one compiled plan. Create it with [New]; it can run once.

@@ -43,6 +43,7 @@ type h1client struct {
 	cur     net.Conn
 	stopped bool
 	stopCtx context.Context // the context watched by the registered stop
+	unwatch func() bool     // deregisters it; a retired VU must not stay reachable from the context
 }
 
 // watch arranges for a cancellation of ctx to unblock the connection in use. It registers once per
@@ -51,8 +52,11 @@ func (h *h1client) watch(ctx context.Context) {
 	if h.stopCtx == ctx {
 		return
 	}
+	if h.unwatch != nil {
+		h.unwatch()
+	}
 	h.stopCtx = ctx
-	context.AfterFunc(ctx, h.stop)
+	h.unwatch = context.AfterFunc(ctx, h.stop)
 }
 
 func (h *h1client) stop() {
@@ -91,6 +95,10 @@ type h1result struct {
 }
 
 func (h *h1client) close() {
+	if h.unwatch != nil {
+		h.unwatch()
+		h.unwatch = nil
+	}
 	for k, c := range h.conns {
 		c.c.Close()
 		delete(h.conns, k)
