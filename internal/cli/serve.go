@@ -201,6 +201,7 @@ func serve(e *env, cfg serveConfig) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(api.CloseStreams) // SDK streams never go idle: end them so Shutdown can finish
 	url := "http://" + ln.Addr().String()
 	log.Info("ramp serving", "url", url, "store", where, "version", Version)
 	fmt.Fprintf(e.stdout, "ramp serving on %s (store: %s)\n", url, where)
