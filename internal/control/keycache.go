@@ -55,9 +55,10 @@ func (s *Service) AuthenticateCached(ctx context.Context, secret string) (Princi
 		return e.p, e.err
 	}
 	var k store.APIKey
+	hash := h // the closure's copy: h itself stays on the stack on the hit path
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		k, err = tx.KeyByHash(h[:])
+		k, err = tx.KeyByHash(hash[:])
 		return err
 	})
 	e = &keyEntry{version: v, until: now.Add(KeyCacheTTL)}

@@ -60,24 +60,17 @@ type ofrepRequest struct {
 }
 
 // decodeOFREP decodes a request body into an evaluation context. See the leniency rules at the top of the file.
-func decodeOFREP(body []byte, requireKey bool) (flag.Context, error) {
-	var req ofrepRequest
-	if m, ok := fastContext(body); ok {
-		req.Context = m
-	} else if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			var typ *json.UnmarshalTypeError
-			if errors.As(err, &typ) && typ.Field != "" {
-				return flag.Context{}, badRequest(codeInvalidContext, "context must be a JSON object, got JSON "+typ.Value)
-			}
-			if typ != nil {
-				return flag.Context{}, badRequest(codeParseError, "the request body must be a JSON object, got JSON "+typ.Value)
-			}
-			return flag.Context{}, badRequest(codeParseError, "the request body is not valid JSON: "+err.Error())
+// names, when not nil, interns attribute names across requests (see fastContext).
+func decodeOFREP(body []byte, requireKey bool, names map[string]string) (flag.Context, error) {
+	m, ok := fastContext(body, names)
+	if !ok {
+		var err error
+		if m, err = slowContext(body); err != nil {
+			return flag.Context{}, err
 		}
 	}
 	tk := ""
-	if v, ok := req.Context[flag.TargetingKeyAttribute]; ok && v != nil {
+	if v, ok := m[flag.TargetingKeyAttribute]; ok && v != nil {
 		s, ok := v.(string)
 		if !ok {
 			return flag.Context{}, badRequest(codeInvalidContext, "targetingKey must be a string")
@@ -87,16 +80,36 @@ func decodeOFREP(body []byte, requireKey bool) (flag.Context, error) {
 	if requireKey && tk == "" {
 		return flag.Context{}, badRequest(codeTargetingKeyMissing, "the context has no targetingKey")
 	}
-	return flag.NewContext(tk, req.Context), nil
+	return flag.NewContext(tk, m), nil
+}
+
+// slowContext decodes a body fastContext declined, with encoding/json.
+func slowContext(body []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	var req ofrepRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) && typ.Field != "" {
+			return nil, badRequest(codeInvalidContext, "context must be a JSON object, got JSON "+typ.Value)
+		}
+		if typ != nil {
+			return nil, badRequest(codeParseError, "the request body must be a JSON object, got JSON "+typ.Value)
+		}
+		return nil, badRequest(codeParseError, "the request body is not valid JSON: "+err.Error())
+	}
+	return req.Context, nil
 }
 
 // ofrepBuf is a pooled request and response buffer.
 type ofrepBuf struct {
-	in  bytes.Buffer
-	out []byte
+	in    bytes.Buffer
+	out   []byte
+	names map[string]string // interned attribute names
 }
 
-var ofrepBufs = sync.Pool{New: func() any { return &ofrepBuf{out: make([]byte, 0, 512)} }}
+var ofrepBufs = sync.Pool{New: func() any { return &ofrepBuf{out: make([]byte, 0, 512), names: map[string]string{}} }}
 
 func getBuf() *ofrepBuf { return ofrepBufs.Get().(*ofrepBuf) }
 
@@ -127,7 +140,7 @@ func (s *Server) ofrepPrepare(r *http.Request, buf *ofrepBuf) (*control.Snapshot
 			return nil, flag.Context{}, p, err
 		}
 	}
-	fctx, err := decodeOFREP(buf.in.Bytes(), s.dlv.opts.RequireTargetingKey)
+	fctx, err := decodeOFREP(buf.in.Bytes(), s.dlv.opts.RequireTargetingKey, buf.names)
 	if err != nil {
 		return nil, flag.Context{}, p, err
 	}

@@ -11,8 +11,10 @@ import (
 )
 
 // fastContext decodes body when it is {"context": null} or {"context": {flat object}}, returning the context's
-// attributes and true; otherwise it returns false and the caller decodes with encoding/json.
-func fastContext(body []byte) (map[string]any, bool) {
+// attributes and true; otherwise it returns false and the caller decodes with encoding/json. Attribute names are
+// looked up in names (when not nil) and added to it, so the handful of names an application uses are allocated
+// once per pooled buffer rather than once per request; past maxNames the table starts over.
+func fastContext(body []byte, names map[string]string) (map[string]any, bool) {
 	p := jsonScan{b: body}
 	if !p.lit('{') || !p.str("context") || !p.lit(':') {
 		return nil, false
@@ -31,7 +33,7 @@ func fastContext(body []byte) (map[string]any, bool) {
 	}
 	for {
 		p.ws()
-		k, ok := p.plainString()
+		k, ok := p.name(names)
 		if !ok || !p.lit(':') {
 			return nil, false
 		}
@@ -93,10 +95,39 @@ func (p *jsonScan) str(s string) bool {
 	return false
 }
 
+const maxNames = 256
+
+// name reads an attribute name (a plain string), interned in names.
+func (p *jsonScan) name(names map[string]string) (string, bool) {
+	if names == nil {
+		return p.plainString()
+	}
+	start := p.i
+	s, ok := p.plainBytes()
+	if !ok {
+		return "", false
+	}
+	if n, ok := names[string(s)]; ok {
+		return n, true
+	}
+	if len(names) >= maxNames {
+		clear(names)
+	}
+	n := string(p.b[start+1 : p.i-1])
+	names[n] = n
+	return n, true
+}
+
 // plainString reads a string without escapes or control characters, in valid UTF-8.
 func (p *jsonScan) plainString() (string, bool) {
+	s, ok := p.plainBytes()
+	return string(s), ok
+}
+
+// plainBytes is plainString's text, not copied.
+func (p *jsonScan) plainBytes() ([]byte, bool) {
 	if p.i >= len(p.b) || p.b[p.i] != '"' {
-		return "", false
+		return nil, false
 	}
 	start := p.i + 1
 	ascii := true
@@ -106,17 +137,17 @@ func (p *jsonScan) plainString() (string, bool) {
 		case c == '"':
 			s := p.b[start:j]
 			if !ascii && !utf8.Valid(s) {
-				return "", false
+				return nil, false
 			}
 			p.i = j + 1
-			return string(s), true
+			return s, true
 		case c == '\\' || c < 0x20:
-			return "", false
+			return nil, false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // scalar reads a plain string, a number, true, false or null.

@@ -21,9 +21,10 @@ func FuzzOFREPDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	names := map[string]string{} // shared across inputs, as a pooled buffer's is across requests
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, require := range []bool{false, true} {
-			c, err := decodeOFREP(body, require)
+			c, err := decodeOFREP(body, require, names)
 			if err != nil {
 				var oe *ofrepError
 				if !errors.As(err, &oe) {
@@ -44,7 +45,7 @@ func FuzzOFREPDecode(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%q: accepted context does not encode: %v", body, err)
 			}
-			again, err := decodeOFREP([]byte(`{"context":`+string(js)+`}`), require)
+			again, err := decodeOFREP([]byte(`{"context":`+string(js)+`}`), require, nil)
 			if err != nil {
 				t.Fatalf("%q: round trip through %s: %v", body, js, err)
 			}
@@ -53,7 +54,7 @@ func FuzzOFREPDecode(f *testing.F) {
 			}
 		}
 		// The fast path and encoding/json agree.
-		if m, ok := fastContext(body); ok {
+		if m, ok := fastContext(body, nil); ok {
 			var req ofrepRequest
 			if err := json.Unmarshal(body, &req); err != nil {
 				t.Fatalf("%q: fast path accepted what encoding/json refuses: %v", body, err)
