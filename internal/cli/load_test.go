@@ -287,3 +287,22 @@ func TestLoadProgressBar(t *testing.T) {
 		t.Fatalf("plain %q", got)
 	}
 }
+
+// TestLoadInterrupted: a run cancelled by SIGINT (the env context) still judges its thresholds on
+// what it measured and writes its summary, marked aborted.
+func TestLoadInterrupted(t *testing.T) {
+	srv := slowServer(t, 0)
+	sum := filepath.Join(t.TempDir(), "s.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var out, errb bytes.Buffer
+	start := time.Now()
+	code := Run(ctx, []string{"load", "run", "--url", srv.URL, "--rate", "50", "--duration", "30s", "--threshold", "error_rate < 1%", "--summary", sum, "--progress", "none"}, strings.NewReader(""), &out, &errb)
+	if code != 0 || time.Since(start) > 5*time.Second {
+		t.Fatalf("exit %d after %v\n%s%s", code, time.Since(start), out.String(), errb.String())
+	}
+	s := readSummary(t, sum)
+	if !s.Aborted || s.AbortReason != "interrupted" || s.Requests < 50 || !s.Pass {
+		t.Fatalf("summary %+v", s)
+	}
+}
