@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ramphq/ramp/internal/control"
 	"github.com/ramphq/ramp/internal/httpapi"
 	"github.com/ramphq/ramp/internal/store"
 )
@@ -172,4 +173,28 @@ func TestOFREPBulk(t *testing.T) {
 	}
 	// No body at all is an empty context, as flagd.
 	e.do("POST", "/ofrep/v1/evaluate/flags", "bearer", e.server, ``).want(t, 200, "")
+}
+
+// A key whose environment is deleted is refused (401), even while the cache still knows it.
+func TestOFREPEnvironmentDeleted(t *testing.T) {
+	e := newDV(t, dvOption{})
+	ctx := context.Background()
+	if _, err := e.ctl.CreateEnvironment(ctx, dvSys, store.Environment{Project: "default", Key: "preview"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := e.ctl.CreateKey(ctx, dvSys, control.NewKey{Kind: store.KeyServer, Project: "default", Environment: "preview"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ofrep("static", secret, "").want(t, 200, `{"key":"static","value":false,"reason":"DISABLED","variant":"off","metadata":{}}`)
+	if err := e.ctl.DeleteEnvironment(ctx, dvSys, "default", "preview"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.ofrep("static", secret, "")
+	if r.status != 401 || !strings.Contains(r.body, "no longer exists") {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/sdk/v1/flags", "bearer", secret, ""); r.status != 401 {
+		t.Fatalf("sdk flags: %d %s", r.status, r.body)
+	}
 }
