@@ -41,6 +41,9 @@ type serveConfig struct {
 	LogLevel     string `yaml:"log-level"`
 	AdminToken   string `yaml:"admin-token"`
 	ShutdownWait string `yaml:"shutdown-timeout"`
+
+	RateLimit float64 `yaml:"rate-limit"` // per key, on OFREP and /sdk/v1/flags (docs/delivery.md)
+	RateBurst int     `yaml:"rate-burst"`
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -54,7 +57,8 @@ or in PostgreSQL (--database-url) when several replicas share one database.
 
 Configuration precedence: command-line flags, then RAMP_* environment variables
 (RAMP_ADDR, RAMP_DATA, RAMP_DATABASE_URL, RAMP_MAX_BODY, RAMP_LOG_FORMAT,
-RAMP_LOG_LEVEL, RAMP_ADMIN_TOKEN, RAMP_SHUTDOWN_TIMEOUT), then the YAML config
+RAMP_LOG_LEVEL, RAMP_ADMIN_TOKEN, RAMP_SHUTDOWN_TIMEOUT, RAMP_RATE_LIMIT,
+RAMP_RATE_BURST), then the YAML config
 file (--config or RAMP_CONFIG), then the defaults.
 
 On an empty store it creates project "default" with environments development,
@@ -80,6 +84,8 @@ otherwise a generated one written to DATA/admin-token (mode 0600).`,
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&cfg.AdminToken, "admin-token", "", "token for the first admin key on an empty store (prefer RAMP_ADMIN_TOKEN)")
 	f.StringVar(&cfg.ShutdownWait, "shutdown-timeout", "10s", "how long to wait for requests in flight on shutdown")
+	f.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second each server or client key may make to OFREP and /sdk/v1/flags (0: unlimited)")
+	f.IntVar(&cfg.RateBurst, "rate-burst", 0, "requests a key may make at once above --rate-limit (0: the rate, at least 1)")
 	f.StringVar(&configFile, "config", "", "YAML config file (keys as the long flag names)")
 	return cmd
 }
@@ -182,7 +188,11 @@ func serve(e *env, cfg serveConfig) error {
 		return err
 	}
 
+	if cfg.RateLimit < 0 || cfg.RateBurst < 0 {
+		return fmt.Errorf("--rate-limit and --rate-burst cannot be negative")
+	}
 	api := httpapi.New(httpapi.Options{Control: ctl, Logger: log, MaxBody: cfg.MaxBody, Version: Version,
+		Delivery: httpapi.DeliveryOptions{RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst},
 		Ready: func() error {
 			c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
