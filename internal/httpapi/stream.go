@@ -79,6 +79,14 @@ func (s *Server) sdkStream(w http.ResponseWriter, r *http.Request) {
 		case <-s.dlv.closing:
 			return
 		case <-tick.C:
+			// A revoked key, or a deleted environment, ends the stream within a heartbeat (plus the key
+			// cache's TTL when the key was revoked through another replica).
+			if _, err := s.sdkPrincipal(ctx, r, false); err != nil {
+				return
+			}
+			if _, err := s.snapshot(ctx, p); err != nil {
+				return
+			}
 			if !st.write(heartbeat) {
 				return
 			}

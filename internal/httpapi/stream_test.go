@@ -471,6 +471,29 @@ func TestStreamLagGetsPut(t *testing.T) {
 	}
 }
 
+// Revoking a key ends its open streams (at the next heartbeat).
+func TestStreamKeyRevoked(t *testing.T) {
+	e := newDV(t, dvOption{opts: httpapi.DeliveryOptions{Heartbeat: 30 * time.Millisecond}})
+	s := e.stream(e.server)
+	s.expect(t, "put", "8", nil)
+	keys, err := e.ctl.ListKeys(context.Background(), dvSys, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.Kind == store.KeyServer {
+			if _, err := e.ctl.RevokeKey(context.Background(), dvSys, k.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream of a revoked key is still open")
+	}
+}
+
 func TestCloseStreams(t *testing.T) {
 	e := newDV(t, dvOption{})
 	s := e.stream(e.server)
