@@ -4,6 +4,9 @@
 # fixed JSON body. The runs alternate (bare, ramp, bare, ramp, ...) so both see the same machine.
 #
 #   scripts/ofrep-wrk.sh [duration, default 15s] [rounds, default 2]
+#
+# On a shared machine the neighbours' load changes from one run to the next: use more, shorter rounds (say 5s 12)
+# and read the mean.
 set -euo pipefail
 dur=${1:-15s}
 rounds=${2:-2}
@@ -72,8 +75,14 @@ echo "check: $(curl -sf -X POST "$ramp/ofrep/v1/evaluate/flags/rules-flag" -H "A
 
 rps() { RAMP_KEY=$key wrk -t2 -c64 -d"$dur" -s "$root/scripts/ofrep-wrk.lua" "$1/ofrep/v1/evaluate/flags/rules-flag" |
 	awk '/Non-2xx/ {bad=$NF} /Requests\/sec/ {r=$2} END {if (bad) {print "errors:" bad} else {print r}}'; }
+tb=0
+tr=0
 for i in $(seq "$rounds"); do
 	b=$(rps "$bare")
 	r=$(rps "$ramp")
+	tb=$(awk -v a="$tb" -v b="$b" 'BEGIN {print a + b}')
+	tr=$(awk -v a="$tr" -v b="$r" 'BEGIN {print a + b}')
 	echo "round $i: bare net/http $b req/s, ramp OFREP $r req/s, ratio $(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r/b}')"
 done
+awk -v b="$tb" -v r="$tr" -v n="$rounds" 'BEGIN {printf "mean: bare net/http %.0f req/s, ramp OFREP %.0f req/s, ratio %.2f\n", b/n, r/n, r/b}'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

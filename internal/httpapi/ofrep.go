@@ -60,10 +60,16 @@ type ofrepRequest struct {
 }
 
 // decodeOFREP decodes a request body into an evaluation context. See the leniency rules at the top of the file.
-// names, when not nil, interns attribute names across requests (see fastContext).
-func decodeOFREP(body []byte, requireKey bool, names map[string]string) (flag.Context, error) {
-	m, ok := fastContext(body, names)
+// sc, when not nil, lends the decoder reusable memory (see scratch).
+func decodeOFREP(body []byte, requireKey bool, sc *scratch) (flag.Context, error) {
+	if sc != nil && sc.attrs != nil {
+		defer clear(sc.attrs) // the context keeps its own copy of the attributes
+	}
+	m, ok := fastContext(body, sc)
 	if !ok {
+		if sc != nil && sc.attrs != nil {
+			clear(sc.attrs) // whatever the fast path collected before it gave up
+		}
 		var err error
 		if m, err = slowContext(body); err != nil {
 			return flag.Context{}, err
@@ -104,17 +110,19 @@ func slowContext(body []byte) (map[string]any, error) {
 
 // ofrepBuf is a pooled request and response buffer.
 type ofrepBuf struct {
-	in    bytes.Buffer
-	out   []byte
-	names map[string]string // interned attribute names
+	in  bytes.Buffer
+	out []byte
+	sc  scratch
 }
 
-var ofrepBufs = sync.Pool{New: func() any { return &ofrepBuf{out: make([]byte, 0, 512), names: map[string]string{}} }}
+var ofrepBufs = sync.Pool{New: func() any {
+	return &ofrepBuf{out: make([]byte, 0, 512), sc: scratch{names: map[string]string{}, attrs: make(map[string]any, 8)}}
+}}
 
 func getBuf() *ofrepBuf { return ofrepBufs.Get().(*ofrepBuf) }
 
 func putBuf(b *ofrepBuf) {
-	if b.in.Cap() > 64<<10 || cap(b.out) > 64<<10 { // let the odd huge request go
+	if b.in.Cap() > 64<<10 || cap(b.out) > 64<<10 || len(b.sc.names) > maxNames { // let the odd huge request go
 		return
 	}
 	b.in.Reset()
@@ -140,7 +148,7 @@ func (s *Server) ofrepPrepare(r *http.Request, buf *ofrepBuf) (*control.Snapshot
 			return nil, flag.Context{}, p, err
 		}
 	}
-	fctx, err := decodeOFREP(buf.in.Bytes(), s.dlv.opts.RequireTargetingKey, buf.names)
+	fctx, err := decodeOFREP(buf.in.Bytes(), s.dlv.opts.RequireTargetingKey, &buf.sc)
 	if err != nil {
 		return nil, flag.Context{}, p, err
 	}

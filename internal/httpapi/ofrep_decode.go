@@ -10,11 +10,22 @@ import (
 	"unicode/utf8"
 )
 
+// scratch is what a pooled buffer lends the decoder: attribute names interned across requests (the handful of
+// names an application uses are allocated once per buffer, not once per request; past maxNames the table starts
+// over), and a map to collect attributes in, emptied after each request.
+type scratch struct {
+	names map[string]string
+	attrs map[string]any
+}
+
 // fastContext decodes body when it is {"context": null} or {"context": {flat object}}, returning the context's
-// attributes and true; otherwise it returns false and the caller decodes with encoding/json. Attribute names are
-// looked up in names (when not nil) and added to it, so the handful of names an application uses are allocated
-// once per pooled buffer rather than once per request; past maxNames the table starts over.
-func fastContext(body []byte, names map[string]string) (map[string]any, bool) {
+// attributes and true; otherwise it returns false and the caller decodes with encoding/json. With sc not nil the
+// attributes are collected in sc.attrs, which the caller empties when it is done with them.
+func fastContext(body []byte, sc *scratch) (map[string]any, bool) {
+	var names map[string]string
+	if sc != nil {
+		names = sc.names
+	}
 	p := jsonScan{b: body}
 	if !p.lit('{') || !p.str("context") || !p.lit(':') {
 		return nil, false
@@ -27,7 +38,12 @@ func fastContext(body []byte, names map[string]string) (map[string]any, bool) {
 	if !p.lit('{') {
 		return nil, false
 	}
-	m := make(map[string]any, 8)
+	var m map[string]any
+	if sc != nil && sc.attrs != nil {
+		m = sc.attrs
+	} else {
+		m = make(map[string]any, 8)
+	}
 	if p.lit('}') {
 		return m, p.lit('}') && p.end()
 	}

@@ -21,10 +21,13 @@ func FuzzOFREPDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	names := map[string]string{} // shared across inputs, as a pooled buffer's is across requests
+	sc := &scratch{names: map[string]string{}, attrs: map[string]any{}} // shared across inputs, as a pooled buffer's is
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, require := range []bool{false, true} {
-			c, err := decodeOFREP(body, require, names)
+			c, err := decodeOFREP(body, require, sc)
+			if len(sc.attrs) != 0 {
+				t.Fatalf("%q: the scratch map was not emptied", body)
+			}
 			if err != nil {
 				var oe *ofrepError
 				if !errors.As(err, &oe) {
