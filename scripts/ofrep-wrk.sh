@@ -48,9 +48,11 @@ printf 'module bare\ngo 1.26\n' >"$tmp/bare/go.mod"
 
 admin=ofrep-bench-admin-token-0123456789
 RAMP_ADMIN_TOKEN=$admin "$tmp/ramp-ofrep-bench" serve --addr 127.0.0.1:0 --data "$tmp/data" --log-level warn >"$tmp/ramp.out" 2>"$tmp/ramp.err" &
-pids+=($!)
+ramp_pid=$!
+pids+=($ramp_pid)
 "$tmp/bare-bench" >"$tmp/bare.out" &
-pids+=($!)
+bare_pid=$!
+pids+=($bare_pid)
 for _ in $(seq 50); do
 	[ -s "$tmp/ramp.out" ] && [ -s "$tmp/bare.out" ] && break
 	sleep 0.1
@@ -73,16 +75,29 @@ key=$(curl -sf -X POST "$ramp/api/v1/keys" -H "$auth" -d '{"kind":"server","proj
 echo "check: $(curl -sf -X POST "$ramp/ofrep/v1/evaluate/flags/rules-flag" -H "Authorization: Bearer $key" \
 	-d '{"context":{"targetingKey":"user-4","email":"user-4@example.com","country":"BR"}}')"
 
-rps() { RAMP_KEY=$key wrk -t2 -c64 -d"$dur" -s "$root/scripts/ofrep-wrk.lua" "$1/ofrep/v1/evaluate/flags/rules-flag" |
-	awk '/Non-2xx/ {bad=$NF} /Requests\/sec/ {r=$2} END {if (bad) {print "errors:" bad} else {print r}}'; }
-tb=0
-tr=0
+# cpu PID: the process's user+system CPU time so far, in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tick=$(getconf CLK_TCK)
+# rps URL PID: requests/s, then the server's CPU microseconds per request (less sensitive to neighbours).
+rps() {
+	local c0 out
+	c0=$(cpu "$2")
+	out=$(RAMP_KEY=$key wrk -t2 -c64 -d"$dur" -s "$root/scripts/ofrep-wrk.lua" "$1/ofrep/v1/evaluate/flags/rules-flag")
+	echo "$out" | awk -v c="$(($(cpu "$2") - c0))" -v t="$tick" '
+		/Non-2xx/ {bad=$NF} /requests in/ {n=$1} /Requests\/sec/ {r=$2}
+		END {if (bad) {print "errors:" bad} else {printf "%s %.2f\n", r, c / t * 1e6 / n}}'
+}
+tb=0 tr=0 cb=0 cr=0
 for i in $(seq "$rounds"); do
-	b=$(rps "$bare")
-	r=$(rps "$ramp")
+	read -r b bc <<<"$(rps "$bare" "$bare_pid")"
+	read -r r rc <<<"$(rps "$ramp" "$ramp_pid")"
 	tb=$(awk -v a="$tb" -v b="$b" 'BEGIN {print a + b}')
 	tr=$(awk -v a="$tr" -v b="$r" 'BEGIN {print a + b}')
-	echo "round $i: bare net/http $b req/s, ramp OFREP $r req/s, ratio $(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r/b}')"
+	cb=$(awk -v a="$cb" -v b="$bc" 'BEGIN {print a + b}')
+	cr=$(awk -v a="$cr" -v b="$rc" 'BEGIN {print a + b}')
+	echo "round $i: bare net/http $b req/s ($bc µs CPU/req), ramp OFREP $r req/s ($rc µs CPU/req), ratio $(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r/b}')"
 done
-awk -v b="$tb" -v r="$tr" -v n="$rounds" 'BEGIN {printf "mean: bare net/http %.0f req/s, ramp OFREP %.0f req/s, ratio %.2f\n", b/n, r/n, r/b}'
+awk -v b="$tb" -v r="$tr" -v cb="$cb" -v cr="$cr" -v n="$rounds" 'BEGIN {
+	printf "mean: bare net/http %.0f req/s, ramp OFREP %.0f req/s, ratio %.2f\n", b/n, r/n, r/b
+	printf "server CPU per request: bare %.2f µs, ramp %.2f µs, ratio (bare/ramp) %.2f\n", cb/n, cr/n, cb/cr}'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
