@@ -25,6 +25,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -143,10 +144,8 @@ func (s *Server) ofrepPrepare(r *http.Request, buf *ofrepBuf) (*control.Snapshot
 	if ok, retry := s.dlv.limiter.allow(p.KeyID); !ok {
 		return nil, flag.Context{}, p, &rateLimited{retry: retry}
 	}
-	if r.Body != nil {
-		if _, err := buf.in.ReadFrom(r.Body); err != nil {
-			return nil, flag.Context{}, p, err
-		}
+	if err := readBody(r, &buf.in); err != nil {
+		return nil, flag.Context{}, p, err
 	}
 	fctx, err := decodeOFREP(buf.in.Bytes(), s.dlv.opts.RequireTargetingKey, &buf.sc)
 	if err != nil {
@@ -154,6 +153,28 @@ func (s *Server) ofrepPrepare(r *http.Request, buf *ofrepBuf) (*control.Snapshot
 	}
 	snap, err := s.snapshot(ctx, p)
 	return snap, fctx, p, err
+}
+
+// readBody reads the request body into b: exactly Content-Length bytes when the client sent one (one read
+// instead of reading on to EOF), else to EOF. net/http caps the body at Content-Length either way.
+func readBody(r *http.Request, b *bytes.Buffer) error {
+	if r.Body == nil || r.ContentLength == 0 {
+		return nil
+	}
+	if n := r.ContentLength; n > 0 && n <= 64<<10 {
+		b.Grow(int(n))
+		_, err := io.ReadFull(r.Body, b.AvailableBuffer()[:n])
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return badRequest(codeParseError, "the request body is shorter than its Content-Length")
+		}
+		if err != nil {
+			return err
+		}
+		b.Write(b.AvailableBuffer()[:n]) // the bytes are in place: this only moves the length on
+		return nil
+	}
+	_, err := b.ReadFrom(r.Body)
+	return err
 }
 
 // ofrepEvaluate is POST /ofrep/v1/evaluate/flags/{key}.
