@@ -5,8 +5,8 @@ package load
 // then buffered reads of the response. net/http hands every request between three goroutines
 // (caller, writeLoop, readLoop) and allocates a few dozen objects per request; on a 2-core machine
 // that costs several times the CPU of the exchange itself (see BenchmarkGeneratorCPU). net/http
-// stays the path for https, for max_connections, and for anything h1 does not do (a redirect to
-// https, HTTP/2).
+// stays the path for https targets, for max_connections and for HTTP/2; a redirect from http to
+// https is not followed here (the 3xx is the response).
 
 import (
 	"bufio"
@@ -79,8 +79,6 @@ func (h *h1client) use(c net.Conn) error {
 	return nil
 }
 
-var errH1Unsupported = errors.New("h1: not supported")
-
 // h1result is a response as the engine needs it.
 type h1result struct {
 	status     int
@@ -110,9 +108,6 @@ func (h *h1client) close() {
 func (h *h1client) exchange(ctx context.Context, v *vu, st *cstep, u *url.URL, reqBody []byte, keepBody bool, body *bytes.Buffer, res *h1result) error {
 	method := st.method
 	for hops := 0; ; hops++ {
-		if u.Scheme != "http" {
-			return fmt.Errorf("%w: redirect to %s", errH1Unsupported, u.Scheme)
-		}
 		res.setCookies = res.setCookies[:0]
 		if err := h.once(ctx, v, st, method, u, reqBody, keepBody, body, res); err != nil {
 			return err
@@ -137,8 +132,10 @@ func (h *h1client) exchange(ctx context.Context, v *vu, st *cstep, u *url.URL, r
 			return nil
 		}
 		next, err := u.Parse(loc)
-		if err != nil {
-			return nil // a broken Location is the target's problem: report the 3xx
+		if err != nil || next.Scheme != "http" {
+			// A broken Location is the target's problem, and this client does not follow to
+			// https: report the 3xx itself rather than send the request again another way.
+			return nil
 		}
 		if res.status == 303 || ((res.status == 301 || res.status == 302) && method == http.MethodPost) {
 			method, reqBody = http.MethodGet, nil

@@ -209,10 +209,6 @@ func (v *vu) do(ctx context.Context, st *cstep, intended time.Time) bool {
 	var x exchangeResult
 	if v.h1 != nil && u.Scheme == "http" {
 		x = v.exchangeH1(ctx, st, u, reqBody)
-		if errors.Is(x.err, errH1Unsupported) {
-			v.body.Reset()
-			x = v.exchangeStd(ctx, st, u, reqBody)
-		}
 	} else {
 		x = v.exchangeStd(ctx, st, u, reqBody)
 	}
