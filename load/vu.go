@@ -45,6 +45,7 @@ type vu struct {
 	h1      *h1client
 	h1res   h1result
 	reqBody []byte
+	resp    response
 }
 
 // timing holds httptrace timestamps as UnixNano values; atomics because a transport may finish an
@@ -244,9 +245,12 @@ func (v *vu) do(ctx context.Context, st *cstep, intended time.Time) bool {
 	case x.status >= 400:
 		s.class = ErrHTTP4xx
 	}
-	r := response{status: x.status, header: x.header, body: v.body.Bytes(), service: s.service, cookies: x.cookies, vu: v}
+	// the VU's own response value: checks and extractors are indirect calls, so a local would
+	// escape and cost an allocation per request
+	v.resp = response{status: x.status, header: x.header, body: v.body.Bytes(), service: s.service, cookies: x.cookies, vu: v}
+	r := &v.resp
 	for _, c := range st.checks {
-		if c.eval(&r) {
+		if c.eval(r) {
 			s.checksPass++
 		} else {
 			s.checksFail++
@@ -254,7 +258,7 @@ func (v *vu) do(ctx context.Context, st *cstep, intended time.Time) bool {
 	}
 	ok := true
 	for _, xt := range st.extract {
-		val, found := xt.extract(&r)
+		val, found := xt.extract(r)
 		if !found {
 			if xt.def == nil {
 				ok = false
