@@ -1,6 +1,7 @@
-// Package httpapi is ramp's HTTP surface: the admin REST API under /api/v1, health endpoints, and (in later
-// issues) OFREP, the SDK stream, event ingest and metrics. Handlers decode strictly, call the control plane,
-// and map its errors to status codes in exactly one function, writeError.
+// Package httpapi is ramp's HTTP surface: the admin REST API under /api/v1, health endpoints, flag delivery
+// (OFREP, the full configuration and the SDK stream; delivery.go), and (in later issues) event ingest and
+// metrics. Handlers decode strictly, call the control plane, and map its errors to status codes in exactly one
+// function, statusOf (writeError's bodies for the admin API, ofrepFail's for OFREP).
 //
 // It imports the flag model and the control plane; never a concrete store.
 package httpapi
