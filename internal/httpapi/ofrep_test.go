@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -196,5 +198,25 @@ func TestOFREPEnvironmentDeleted(t *testing.T) {
 	}
 	if r := e.do("GET", "/sdk/v1/flags", "bearer", secret, ""); r.status != 401 {
 		t.Fatalf("sdk flags: %d %s", r.status, r.body)
+	}
+}
+
+// Bodies without a Content-Length (chunked) are read to the end.
+func TestOFREPBodyFraming(t *testing.T) {
+	e := newDV(t, dvOption{})
+	body := `{"context":{"targetingKey":"user-4","email":"user-4@example.com"}}`
+	req, err := http.NewRequest("POST", e.ts.URL+"/ofrep/v1/evaluate/flags/rules-flag", io.MultiReader(strings.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.server)
+	res, err := e.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if req.ContentLength != 0 || res.StatusCode != 200 || !strings.Contains(string(data), `"ruleId":"staff"`) {
+		t.Fatalf("chunked: %d %s (request length %d)", res.StatusCode, data, req.ContentLength)
 	}
 }
