@@ -3,7 +3,7 @@ package eval
 import (
 	"math"
 
-	"github.com/spaolacci/murmur3"
+	"github.com/twmb/murmur3"
 )
 
 // flagd's fractional operator, bucketing exactly as flagd does (docs/flagd.md):
