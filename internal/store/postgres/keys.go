@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ramphq/ramp/internal/store"
+	"github.com/ramphq/ramp/internal/store/rowcodec"
 )
 
 const keyCols = `id, kind, role, project, environment, name, hash, created_at, created_by, expires_at, revoked_at, last_used_at`
@@ -27,10 +28,10 @@ func scanKey(sc interface{ Scan(...any) error }) (store.APIKey, error) {
 		k.Environment = *env
 	}
 	var errs [4]error
-	k.CreatedAt, errs[0] = decodeTime(created)
-	k.ExpiresAt, errs[1] = decodeTimePtr(expires)
-	k.RevokedAt, errs[2] = decodeTimePtr(revoked)
-	k.LastUsedAt, errs[3] = decodeTimePtr(used)
+	k.CreatedAt, errs[0] = rowcodec.DecodeTime(created)
+	k.ExpiresAt, errs[1] = rowcodec.DecodeTimePtr(expires)
+	k.RevokedAt, errs[2] = rowcodec.DecodeTimePtr(revoked)
+	k.LastUsedAt, errs[3] = rowcodec.DecodeTimePtr(used)
 	return k, errors.Join(errs[:]...)
 }
 
@@ -44,13 +45,13 @@ func nullable(s string) any {
 
 // keyTimes encodes a key's optional times.
 func keyTimes(k store.APIKey) (expires, revoked, used any, err error) {
-	if expires, err = encodeTimePtr("key expiresAt", k.ExpiresAt); err != nil {
+	if expires, err = rowcodec.EncodeTimePtr("key expiresAt", k.ExpiresAt); err != nil {
 		return
 	}
-	if revoked, err = encodeTimePtr("key revokedAt", k.RevokedAt); err != nil {
+	if revoked, err = rowcodec.EncodeTimePtr("key revokedAt", k.RevokedAt); err != nil {
 		return
 	}
-	used, err = encodeTimePtr("key lastUsedAt", k.LastUsedAt)
+	used, err = rowcodec.EncodeTimePtr("key lastUsedAt", k.LastUsedAt)
 	return
 }
 
@@ -58,29 +59,29 @@ func (t *tx) CreateKey(k store.APIKey) error {
 	if err := t.canWrite(); err != nil {
 		return err
 	}
-	if err := checkKey("key ID", k.ID); err != nil {
+	if err := rowcodec.CheckKey("key ID", k.ID); err != nil {
 		return err
 	}
 	if k.Project != "" {
-		if err := checkKey("key project", k.Project); err != nil {
+		if err := rowcodec.CheckKey("key project", k.Project); err != nil {
 			return err
 		}
 	}
 	if k.Environment != "" {
 		if k.Project == "" {
-			return invalid("key %q: an environment without a project", k.ID)
+			return rowcodec.Invalid("key %q: an environment without a project", k.ID)
 		}
-		if err := checkKey("key environment", k.Environment); err != nil {
+		if err := rowcodec.CheckKey("key environment", k.Environment); err != nil {
 			return err
 		}
 	}
 	if len(k.Hash) == 0 {
-		return invalid("key %q: no hash", k.ID)
+		return rowcodec.Invalid("key %q: no hash", k.ID)
 	}
-	if err := checkTexts("key kind", string(k.Kind), "key role", string(k.Role), "key name", k.Name, "key createdBy", k.CreatedBy); err != nil {
+	if err := rowcodec.CheckTexts("key kind", string(k.Kind), "key role", string(k.Role), "key name", k.Name, "key createdBy", k.CreatedBy); err != nil {
 		return err
 	}
-	created, err := encodeTime("key createdAt", k.CreatedAt)
+	created, err := rowcodec.EncodeTime("key createdAt", k.CreatedAt)
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func (t *tx) UpdateKey(k store.APIKey) error {
 	if err := t.canWrite(); err != nil {
 		return err
 	}
-	if err := checkText("key name", k.Name); err != nil {
+	if err := rowcodec.CheckText("key name", k.Name); err != nil {
 		return err
 	}
 	expires, revoked, used, err := keyTimes(k)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ramphq/ramp/internal/store"
+	"github.com/ramphq/ramp/internal/store/rowcodec"
 )
 
 const auditCols = `id, at, actor, action, project, environment, resource, key, version, before, after`
@@ -22,7 +23,7 @@ func scanAudit(sc interface{ Scan(...any) error }) (store.AuditEntry, error) {
 		e.After = json.RawMessage(*after)
 	}
 	var err error
-	e.At, err = decodeTime(at)
+	e.At, err = rowcodec.DecodeTime(at)
 	return e, err
 }
 
@@ -30,7 +31,7 @@ func rawJSON(what string, doc json.RawMessage) (any, error) {
 	if len(doc) == 0 {
 		return nil, nil
 	}
-	if err := checkJSON(what, doc); err != nil {
+	if err := rowcodec.CheckJSON(what, doc); err != nil {
 		return nil, err
 	}
 	return string(doc), nil
@@ -40,11 +41,11 @@ func (t *tx) AppendAudit(e *store.AuditEntry) error {
 	if err := t.canWrite(); err != nil {
 		return err
 	}
-	if err := checkTexts("audit actor", e.Actor, "audit action", e.Action, "audit project", e.Project,
+	if err := rowcodec.CheckTexts("audit actor", e.Actor, "audit action", e.Action, "audit project", e.Project,
 		"audit environment", e.Environment, "audit resource", e.Resource, "audit key", e.Key); err != nil {
 		return err
 	}
-	at, err := encodeTime("audit at", e.At)
+	at, err := rowcodec.EncodeTime("audit at", e.At)
 	if err != nil {
 		return err
 	}
@@ -81,14 +82,14 @@ func (t *tx) Audit(f store.AuditFilter) ([]store.AuditEntry, error) {
 		}
 	}
 	if !f.Since.IsZero() {
-		since, err := encodeTime("since", f.Since)
+		since, err := rowcodec.EncodeTime("since", f.Since)
 		if err != nil {
 			return nil, err
 		}
 		add("at >= ?", since)
 	}
 	if !f.Until.IsZero() {
-		until, err := encodeTime("until", f.Until)
+		until, err := rowcodec.EncodeTime("until", f.Until)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ramphq/ramp/internal/store"
+	"github.com/ramphq/ramp/internal/store/rowcodec"
 )
 
 // Flags and segments: versioned JSON documents, one per key and environment.
@@ -68,7 +69,7 @@ func (d docTable) scan(sc interface{ Scan(...any) error }) (docRow, error) {
 		return r, err
 	}
 	var err error
-	r.updatedAt, err = decodeTime(updated)
+	r.updatedAt, err = rowcodec.DecodeTime(updated)
 	return r, err
 }
 
@@ -78,17 +79,17 @@ func (t *tx) put(d docTable, r docRow, ifVersion int64) (int64, error) {
 		return 0, err
 	}
 	if ifVersion < 0 {
-		return 0, invalid("%s %q: version %d is negative", d.what, r.key, ifVersion)
+		return 0, rowcodec.Invalid("%s %q: version %d is negative", d.what, r.key, ifVersion)
 	}
 	for _, c := range [][2]string{{"project", r.project}, {"environment", r.env}, {d.what, r.key}} {
-		if err := checkKey(c[0], c[1]); err != nil {
+		if err := rowcodec.CheckKey(c[0], c[1]); err != nil {
 			return 0, err
 		}
 	}
-	if err := checkText(d.what+" updatedBy", r.updatedBy); err != nil {
+	if err := rowcodec.CheckText(d.what+" updatedBy", r.updatedBy); err != nil {
 		return 0, err
 	}
-	updated, err := encodeTime(d.what+" updatedAt", r.updatedAt)
+	updated, err := rowcodec.EncodeTime(d.what+" updatedAt", r.updatedAt)
 	if err != nil {
 		return 0, err
 	}
@@ -163,7 +164,7 @@ func (t *tx) deleteDoc(d docTable, project, env, key string, ifVersion int64) er
 		return err
 	}
 	if ifVersion < 0 {
-		return invalid("%s %q: version %d is negative", d.what, key, ifVersion)
+		return rowcodec.Invalid("%s %q: version %d is negative", d.what, key, ifVersion)
 	}
 	n, err := t.exec(d.del, project, env, key, ifVersion, ifVersion)
 	if err != nil || n > 0 {
@@ -189,7 +190,7 @@ func segmentRecord(r docRow) (store.SegmentRecord, error) {
 }
 
 func (t *tx) PutFlag(rec *store.FlagRecord, ifVersion int64) error {
-	doc, err := marshal("flag", rec.Flag)
+	doc, err := rowcodec.Marshal("flag", rec.Flag)
 	if err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func (t *tx) DeleteFlag(project, env, key string, ifVersion int64) error {
 }
 
 func (t *tx) PutSegment(rec *store.SegmentRecord, ifVersion int64) error {
-	doc, err := marshal("segment", rec.Segment)
+	doc, err := rowcodec.Marshal("segment", rec.Segment)
 	if err != nil {
 		return err
 	}

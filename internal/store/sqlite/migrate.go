@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ramphq/ramp/internal/store/rowcodec"
 )
 
 // The schema, one numbered file per version: 0001_init.sql, 0002_....sql. A released file is never edited;
@@ -110,7 +112,7 @@ func (s *Store) apply(ctx context.Context, m migration, latest int) error {
 		return fmt.Errorf("migration %s: %w", m.name, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.version, m.name, time.Now().UTC().Format(timeLayout)); err != nil {
+		m.version, m.name, time.Now().UTC().Format(rowcodec.TimeLayout)); err != nil {
 		return fmt.Errorf("migration %s: %w", m.name, err)
 	}
 	if err := tx.Commit(); err != nil {

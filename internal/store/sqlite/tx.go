@@ -8,6 +8,7 @@ import (
 
 	"github.com/ramphq/ramp/flag"
 	"github.com/ramphq/ramp/internal/store"
+	"github.com/ramphq/ramp/internal/store/rowcodec"
 
 	"modernc.org/sqlite"
 )
@@ -113,13 +114,13 @@ func (t *tx) CreateProject(p store.Project) error {
 	if err := t.canWrite(); err != nil {
 		return err
 	}
-	if err := checkKey("project", p.Key); err != nil {
+	if err := rowcodec.CheckKey("project", p.Key); err != nil {
 		return err
 	}
-	if err := checkTexts("project name", p.Name, "project description", p.Description); err != nil {
+	if err := rowcodec.CheckTexts("project name", p.Name, "project description", p.Description); err != nil {
 		return err
 	}
-	created, err := encodeTime("project createdAt", p.CreatedAt)
+	created, err := rowcodec.EncodeTime("project createdAt", p.CreatedAt)
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,7 @@ func scanProject(sc interface{ Scan(...any) error }) (store.Project, error) {
 		return p, err
 	}
 	var err error
-	p.CreatedAt, err = decodeTime(created)
+	p.CreatedAt, err = rowcodec.DecodeTime(created)
 	return p, err
 }
 
@@ -200,16 +201,16 @@ func (t *tx) CreateEnvironment(e store.Environment) error {
 	if err := t.canWrite(); err != nil {
 		return err
 	}
-	if err := checkKey("project", e.Project); err != nil {
+	if err := rowcodec.CheckKey("project", e.Project); err != nil {
 		return err
 	}
-	if err := checkKey("environment", e.Key); err != nil {
+	if err := rowcodec.CheckKey("environment", e.Key); err != nil {
 		return err
 	}
-	if err := checkText("environment name", e.Name); err != nil {
+	if err := rowcodec.CheckText("environment name", e.Name); err != nil {
 		return err
 	}
-	created, err := encodeTime("environment createdAt", e.CreatedAt)
+	created, err := rowcodec.EncodeTime("environment createdAt", e.CreatedAt)
 	if err != nil {
 		return err
 	}
@@ -236,7 +237,7 @@ func scanEnv(sc interface{ Scan(...any) error }) (store.Environment, error) {
 		return e, err
 	}
 	var err error
-	e.CreatedAt, err = decodeTime(created)
+	e.CreatedAt, err = rowcodec.DecodeTime(created)
 	return e, err
 }
 
