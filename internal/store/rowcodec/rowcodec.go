@@ -12,20 +12,21 @@ import (
 	"github.com/ramphq/ramp/flag"
 )
 
-// What both stores refuse with KindInvalid: keys that are empty, longer than MaxKey bytes, not UTF-8 or holding NUL; text holding NUL or
-// Invalid UTF-8; JSON documents that are not valid JSON or hold a NUL character (PostgreSQL's jsonb cannot
-// store one); times outside years 1 to 9999.
+// MaxKey is the longest key, in bytes, a store accepts. Both stores refuse with KindInvalid: keys that are
+// empty, longer than MaxKey, not UTF-8 or holding NUL; text holding NUL or invalid UTF-8; JSON documents that are
+// not valid JSON or hold a NUL character (PostgreSQL's jsonb cannot store one); times outside years 1 to 9999.
 const MaxKey = 256
 
-// TimeLayout: see the package comment.
+// TimeLayout stores times as fixed-width UTC text with nanoseconds, which sorts as it reads and keeps the
+// precision PostgreSQL's timestamptz would cut to microseconds.
 const TimeLayout = "2006-01-02T15:04:05.000000000Z"
 
-// Invalid is part of the shared row encoding; see the package comment.
+// Invalid returns a KindInvalid error.
 func Invalid(format string, args ...any) error {
 	return &flag.Error{Kind: flag.KindInvalid, Message: fmt.Sprintf(format, args...)}
 }
 
-// CheckKey is part of the shared row encoding; see the package comment.
+// CheckKey refuses a key the stores cannot hold (see MaxKey); what names it in the error.
 func CheckKey(what, k string) error {
 	switch {
 	case k == "":
@@ -36,7 +37,7 @@ func CheckKey(what, k string) error {
 	return CheckText(what, k)
 }
 
-// CheckText is part of the shared row encoding; see the package comment.
+// CheckText refuses text holding NUL or invalid UTF-8.
 func CheckText(what, s string) error {
 	for i := 0; i < len(s); i++ {
 		if s[i] == 0 {
@@ -97,7 +98,7 @@ func EncodeTime(what string, t time.Time) (any, error) {
 	return u.Format(TimeLayout), nil
 }
 
-// EncodeTimePtr is part of the shared row encoding; see the package comment.
+// EncodeTimePtr is EncodeTime for an optional time: nil stays NULL.
 func EncodeTimePtr(what string, t *time.Time) (any, error) {
 	if t == nil {
 		return nil, nil
@@ -108,7 +109,7 @@ func EncodeTimePtr(what string, t *time.Time) (any, error) {
 	return EncodeTime(what, *t)
 }
 
-// DecodeTime is part of the shared row encoding; see the package comment.
+// DecodeTime reads a time written with TimeLayout.
 func DecodeTime(s *string) (time.Time, error) {
 	if s == nil {
 		return time.Time{}, nil
@@ -120,7 +121,7 @@ func DecodeTime(s *string) (time.Time, error) {
 	return t, nil
 }
 
-// DecodeTimePtr is part of the shared row encoding; see the package comment.
+// DecodeTimePtr is DecodeTime for an optional time.
 func DecodeTimePtr(s *string) (*time.Time, error) {
 	if s == nil {
 		return nil, nil
