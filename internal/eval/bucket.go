@@ -62,14 +62,23 @@ func Bucket(salt, value string) int {
 // bucket hashes value under the split's salt. Short inputs are laid out in a stack buffer and hashed in one
 // call, which is about twice as fast as copying and feeding the streaming state.
 func (s *split) bucket(value string) uint32 {
-	var buf [128]byte
-	if n := len(s.salt) + 4 + len(value); n <= len(buf) {
-		k := copy(buf[:], s.salt)
-		binary.BigEndian.PutUint32(buf[k:], uint32(len(value)))
-		copy(buf[k+4:], value)
-		hi, _ := bits.Mul64(xxhash.Sum64(buf[:n]), flag.Buckets)
-		return uint32(hi)
+	var buf [64]byte // covers a key-sized salt and an id-sized value; zeroing more costs more than it saves
+	n := len(s.salt) + 4 + len(value)
+	if n > len(buf) {
+		return s.bucketLong(value)
 	}
+	k := copy(buf[:], s.salt)
+	binary.BigEndian.PutUint32(buf[k:], uint32(len(value)))
+	copy(buf[k+4:], value)
+	hi, _ := bits.Mul64(xxhash.Sum64(buf[:n]), flag.Buckets)
+	return uint32(hi)
+}
+
+// bucketLong streams long inputs through the precomputed salt state. It is a separate function so that the short
+// path's frame stays small.
+//
+//go:noinline
+func (s *split) bucketLong(value string) uint32 {
 	d := s.prefix
 	return bucketOf(&d, value)
 }
