@@ -1,4 +1,4 @@
-// Command ramp is the feature-flag server, evaluator and load-testing tool in one binary.
+// Package main is the ramp command: the feature-flag server, evaluator and load-testing tool in one binary.
 //
 // main only wires signals and the exit code; everything else lives in internal/cli.
 package main
