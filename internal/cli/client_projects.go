@@ -172,7 +172,7 @@ func newEnvsCmd(e *env) *cobra.Command {
 		})
 	}
 	cmd := &cobra.Command{
-		Use:     "envs [list|create|delete]",
+		Use:     "envs [list|create|delete|resync]",
 		Aliases: []string{"environments"},
 		Short:   "List and manage a project's environments on a ramp server",
 		Example: `  ramp envs --project shop
@@ -225,6 +225,30 @@ func newEnvsCmd(e *env) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "deleted environment %s/%s\n", project, args[0])
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "resync KEY",
+		Short: "Make every SDK streaming from an environment reload its full configuration",
+		Long: `resync sends every SDK connected to the environment's stream a full put of its flags, as if each had
+reconnected: the cache-bust for an SDK that may hold stale flags. Editors and admins may use it.`,
+		Example: `  ramp envs resync production --project shop`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newClient(e, &o)
+			if err != nil {
+				return err
+			}
+			var out struct{ Revision int64 }
+			data, err := c.call(cmd.Context(), request{method: "POST", path: envAPIPath(project, args[0]) + "/resync"}, &out)
+			if err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(data)
+			}
+			fmt.Fprintf(e.stdout, "resync sent to the SDKs of %s/%s (revision %d)\n", project, args[0], out.Revision)
 			return nil
 		},
 	})
