@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -12,56 +11,16 @@ import (
 // before and after are read as text: pgx would turn a jsonb null into a nil pointer.
 const auditCols = `id, at, actor, action, project, environment, resource, key, version, before::text, after::text`
 
-func scanAudit(sc interface{ Scan(...any) error }) (store.AuditEntry, error) {
-	var e store.AuditEntry
-	var at, before, after *string
-	if err := sc.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Project, &e.Environment, &e.Resource, &e.Key, &e.Version, &before, &after); err != nil {
-		return e, err
-	}
-	if before != nil {
-		e.Before = json.RawMessage(*before)
-	}
-	if after != nil {
-		e.After = json.RawMessage(*after)
-	}
-	var err error
-	e.At, err = rowcodec.DecodeTime(at)
-	return e, err
-}
-
-func rawJSON(what string, doc json.RawMessage) (any, error) {
-	if len(doc) == 0 {
-		return nil, nil
-	}
-	if err := rowcodec.CheckJSON(what, doc); err != nil {
-		return nil, err
-	}
-	return string(doc), nil // pgx sends a string to a jsonb parameter as JSON text
-}
-
 func (t *tx) AppendAudit(e *store.AuditEntry) error {
 	if err := t.canWrite(); err != nil {
 		return err
 	}
-	if err := rowcodec.CheckTexts("audit actor", e.Actor, "audit action", e.Action, "audit project", e.Project,
-		"audit environment", e.Environment, "audit resource", e.Resource, "audit key", e.Key); err != nil {
-		return err
-	}
-	at, err := rowcodec.EncodeTime("audit at", e.At)
-	if err != nil {
-		return err
-	}
-	before, err := rawJSON("audit before", e.Before)
-	if err != nil {
-		return err
-	}
-	after, err := rawJSON("audit after", e.After)
+	row, err := rowcodec.AuditRow(e)
 	if err != nil {
 		return err
 	}
 	err = t.tx.QueryRow(t.ctx, `INSERT INTO audit (at, actor, action, project, environment, resource, key, version, before, after)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		at, e.Actor, e.Action, e.Project, e.Environment, e.Resource, e.Key, e.Version, before, after).Scan(&e.ID)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, row...).Scan(&e.ID)
 	return wrap(t.ctx, err)
 }
 
@@ -109,5 +68,5 @@ func (t *tx) Audit(f store.AuditFilter) ([]store.AuditEntry, error) {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)+1)
-	return queryAll(t, scanAudit, q, append(args, limit)...)
+	return queryAll(t, rowcodec.ScanAudit, q, append(args, limit)...)
 }

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/ramphq/ramp/internal/store"
@@ -10,56 +9,16 @@ import (
 
 const auditCols = `id, at, actor, action, project, environment, resource, key, version, before, after`
 
-func scanAudit(sc interface{ Scan(...any) error }) (store.AuditEntry, error) {
-	var e store.AuditEntry
-	var at, before, after *string
-	if err := sc.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Project, &e.Environment, &e.Resource, &e.Key, &e.Version, &before, &after); err != nil {
-		return e, err
-	}
-	if before != nil {
-		e.Before = json.RawMessage(*before)
-	}
-	if after != nil {
-		e.After = json.RawMessage(*after)
-	}
-	var err error
-	e.At, err = rowcodec.DecodeTime(at)
-	return e, err
-}
-
-func rawJSON(what string, doc json.RawMessage) (any, error) {
-	if len(doc) == 0 {
-		return nil, nil
-	}
-	if err := rowcodec.CheckJSON(what, doc); err != nil {
-		return nil, err
-	}
-	return string(doc), nil
-}
-
 func (t *tx) AppendAudit(e *store.AuditEntry) error {
 	if err := t.canWrite(); err != nil {
 		return err
 	}
-	if err := rowcodec.CheckTexts("audit actor", e.Actor, "audit action", e.Action, "audit project", e.Project,
-		"audit environment", e.Environment, "audit resource", e.Resource, "audit key", e.Key); err != nil {
-		return err
-	}
-	at, err := rowcodec.EncodeTime("audit at", e.At)
-	if err != nil {
-		return err
-	}
-	before, err := rawJSON("audit before", e.Before)
-	if err != nil {
-		return err
-	}
-	after, err := rawJSON("audit after", e.After)
+	row, err := rowcodec.AuditRow(e)
 	if err != nil {
 		return err
 	}
 	err = t.tx.QueryRowContext(t.ctx, `INSERT INTO audit (at, actor, action, project, environment, resource, key, version, before, after)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		at, e.Actor, e.Action, e.Project, e.Environment, e.Resource, e.Key, e.Version, before, after).Scan(&e.ID)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, row...).Scan(&e.ID)
 	return wrap(t.ctx, err)
 }
 
@@ -107,5 +66,5 @@ func (t *tx) Audit(f store.AuditFilter) ([]store.AuditEntry, error) {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
-	return queryAll(t, scanAudit, q, append(args, limit)...)
+	return queryAll(t, rowcodec.ScanAudit, q, append(args, limit)...)
 }
