@@ -2,10 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"time"
 
 	"github.com/ramphq/ramp/internal/store"
 	"github.com/ramphq/ramp/internal/store/rowcodec"
@@ -48,30 +45,9 @@ var (
 	segmentTable = newDocTable("segments", "segment", false)
 )
 
-// docRow is one stored document with its bookkeeping.
-type docRow struct {
-	project, env, key string
-	doc               string
-	version           int64
-	archived          bool
-	updatedAt         time.Time
-	updatedBy         string
-}
+type docRow = rowcodec.DocRow
 
-func (d docTable) scan(sc interface{ Scan(...any) error }) (docRow, error) {
-	var r docRow
-	var updated *string
-	dest := []any{&r.project, &r.env, &r.key, &r.doc, &r.version, &updated, &r.updatedBy}
-	if d.archived {
-		dest = append(dest, &r.archived)
-	}
-	if err := sc.Scan(dest...); err != nil {
-		return r, err
-	}
-	var err error
-	r.updatedAt, err = rowcodec.DecodeTime(updated)
-	return r, err
-}
+func (d docTable) scan(sc rowcodec.Scanner) (docRow, error) { return rowcodec.ScanDoc(sc, d.archived) }
 
 // put inserts (ifVersion 0) or updates a document and returns its new version.
 func (t *tx) put(d docTable, r docRow, ifVersion int64) (int64, error) {
@@ -79,45 +55,45 @@ func (t *tx) put(d docTable, r docRow, ifVersion int64) (int64, error) {
 		return 0, err
 	}
 	if ifVersion < 0 {
-		return 0, rowcodec.Invalid("%s %q: version %d is negative", d.what, r.key, ifVersion)
+		return 0, rowcodec.Invalid("%s %q: version %d is negative", d.what, r.Key, ifVersion)
 	}
-	for _, c := range [][2]string{{"project", r.project}, {"environment", r.env}, {d.what, r.key}} {
+	for _, c := range [][2]string{{"project", r.Project}, {"environment", r.Env}, {d.what, r.Key}} {
 		if err := rowcodec.CheckKey(c[0], c[1]); err != nil {
 			return 0, err
 		}
 	}
-	if err := rowcodec.CheckText(d.what+" updatedBy", r.updatedBy); err != nil {
+	if err := rowcodec.CheckText(d.what+" updatedBy", r.UpdatedBy); err != nil {
 		return 0, err
 	}
-	updated, err := rowcodec.EncodeTime(d.what+" updatedAt", r.updatedAt)
+	updated, err := rowcodec.EncodeTime(d.what+" updatedAt", r.UpdatedAt)
 	if err != nil {
 		return 0, err
 	}
 	if ifVersion == 0 {
-		args := []any{r.project, r.env, r.key, r.doc, updated, r.updatedBy}
+		args := []any{r.Project, r.Env, r.Key, r.Doc, updated, r.UpdatedBy}
 		if d.archived {
-			args = append(args, r.archived)
+			args = append(args, r.Archived)
 		}
-		n, err := t.exec(d.insert, append(args, r.project, r.env)...)
+		n, err := t.exec(d.insert, append(args, r.Project, r.Env)...)
 		if err != nil || n > 0 {
 			return 1, err
 		}
-		if ok, err := t.envExists(r.project, r.env); err != nil {
+		if ok, err := t.envExists(r.Project, r.Env); err != nil {
 			return 0, err
 		} else if !ok {
-			return 0, notFound("environment %q not found in project %q", r.env, r.project)
+			return 0, notFound("environment %q not found in project %q", r.Env, r.Project)
 		}
-		return 0, conflict("%s %q already exists in %s/%s", d.what, r.key, r.project, r.env)
+		return 0, conflict("%s %q already exists in %s/%s", d.what, r.Key, r.Project, r.Env)
 	}
-	args := []any{r.doc, updated, r.updatedBy}
+	args := []any{r.Doc, updated, r.UpdatedBy}
 	if d.archived {
-		args = append(args, r.archived)
+		args = append(args, r.Archived)
 	}
-	n, err := t.exec(d.update, append(args, r.project, r.env, r.key, ifVersion)...)
+	n, err := t.exec(d.update, append(args, r.Project, r.Env, r.Key, ifVersion)...)
 	if err != nil || n > 0 {
 		return ifVersion + 1, err
 	}
-	return 0, t.versionMismatch(d, r.project, r.env, r.key, ifVersion)
+	return 0, t.versionMismatch(d, r.Project, r.Env, r.Key, ifVersion)
 }
 
 // versionMismatch explains why a conditional write matched no row.
@@ -173,29 +149,13 @@ func (t *tx) deleteDoc(d docTable, project, env, key string, ifVersion int64) er
 	return t.versionMismatch(d, project, env, key, ifVersion)
 }
 
-func flagRecord(r docRow) (store.FlagRecord, error) {
-	rec := store.FlagRecord{Project: r.project, Environment: r.env, Version: r.version, Archived: r.archived, UpdatedAt: r.updatedAt, UpdatedBy: r.updatedBy}
-	if err := json.Unmarshal([]byte(r.doc), &rec.Flag); err != nil {
-		return rec, fmt.Errorf("sqlite: stored flag %s/%s/%s: %w", r.project, r.env, r.key, err)
-	}
-	return rec, nil
-}
-
-func segmentRecord(r docRow) (store.SegmentRecord, error) {
-	rec := store.SegmentRecord{Project: r.project, Environment: r.env, Version: r.version, UpdatedAt: r.updatedAt, UpdatedBy: r.updatedBy}
-	if err := json.Unmarshal([]byte(r.doc), &rec.Segment); err != nil {
-		return rec, fmt.Errorf("sqlite: stored segment %s/%s/%s: %w", r.project, r.env, r.key, err)
-	}
-	return rec, nil
-}
-
 func (t *tx) PutFlag(rec *store.FlagRecord, ifVersion int64) error {
 	doc, err := rowcodec.Marshal("flag", rec.Flag)
 	if err != nil {
 		return err
 	}
-	v, err := t.put(flagTable, docRow{project: rec.Project, env: rec.Environment, key: rec.Flag.Key, doc: string(doc),
-		archived: rec.Archived, updatedAt: rec.UpdatedAt, updatedBy: rec.UpdatedBy}, ifVersion)
+	v, err := t.put(flagTable, docRow{Project: rec.Project, Env: rec.Environment, Key: rec.Flag.Key, Doc: string(doc),
+		Archived: rec.Archived, UpdatedAt: rec.UpdatedAt, UpdatedBy: rec.UpdatedBy}, ifVersion)
 	if err == nil {
 		rec.Version = v
 	}
@@ -207,7 +167,7 @@ func (t *tx) Flag(project, env, key string) (store.FlagRecord, error) {
 	if err != nil {
 		return store.FlagRecord{}, err
 	}
-	return flagRecord(r)
+	return rowcodec.FlagRecord(r)
 }
 
 func (t *tx) Flags(project, env string) ([]store.FlagRecord, error) {
@@ -217,7 +177,7 @@ func (t *tx) Flags(project, env string) ([]store.FlagRecord, error) {
 	}
 	out := make([]store.FlagRecord, len(rs))
 	for i, r := range rs {
-		if out[i], err = flagRecord(r); err != nil {
+		if out[i], err = rowcodec.FlagRecord(r); err != nil {
 			return nil, err
 		}
 	}
@@ -233,8 +193,8 @@ func (t *tx) PutSegment(rec *store.SegmentRecord, ifVersion int64) error {
 	if err != nil {
 		return err
 	}
-	v, err := t.put(segmentTable, docRow{project: rec.Project, env: rec.Environment, key: rec.Segment.Key, doc: string(doc),
-		updatedAt: rec.UpdatedAt, updatedBy: rec.UpdatedBy}, ifVersion)
+	v, err := t.put(segmentTable, docRow{Project: rec.Project, Env: rec.Environment, Key: rec.Segment.Key, Doc: string(doc),
+		UpdatedAt: rec.UpdatedAt, UpdatedBy: rec.UpdatedBy}, ifVersion)
 	if err == nil {
 		rec.Version = v
 	}
@@ -246,7 +206,7 @@ func (t *tx) Segment(project, env, key string) (store.SegmentRecord, error) {
 	if err != nil {
 		return store.SegmentRecord{}, err
 	}
-	return segmentRecord(r)
+	return rowcodec.SegmentRecord(r)
 }
 
 func (t *tx) Segments(project, env string) ([]store.SegmentRecord, error) {
@@ -256,7 +216,7 @@ func (t *tx) Segments(project, env string) ([]store.SegmentRecord, error) {
 	}
 	out := make([]store.SegmentRecord, len(rs))
 	for i, r := range rs {
-		if out[i], err = segmentRecord(r); err != nil {
+		if out[i], err = rowcodec.SegmentRecord(r); err != nil {
 			return nil, err
 		}
 	}
