@@ -23,6 +23,12 @@ func view(r store.FlagRecord, now time.Time) flagView {
 	return flagView{FlagRecord: r, Status: r.Flag.Status(now)}
 }
 
+// writeFlag answers with a flag record: its version as the ETag, and its view as the body.
+func writeFlag(w http.ResponseWriter, status int, rec store.FlagRecord) {
+	etag(w, rec.Version)
+	writeJSON(w, status, view(rec, time.Now()))
+}
+
 // flagBody is a flag in a request, with the version it edits.
 type flagBody struct {
 	flag.Flag
@@ -196,8 +202,7 @@ func (s *Server) adminRoutes() {
 		if err != nil {
 			return err
 		}
-		etag(w, rec.Version)
-		writeJSON(w, http.StatusCreated, view(rec, now()))
+		writeFlag(w, http.StatusCreated, rec)
 		return nil
 	})
 	s.api("GET "+flagPath, func(w http.ResponseWriter, r *http.Request, p control.Principal) error {
@@ -205,8 +210,7 @@ func (s *Server) adminRoutes() {
 		if err != nil {
 			return err
 		}
-		etag(w, rec.Version)
-		writeJSON(w, http.StatusOK, view(rec, now()))
+		writeFlag(w, http.StatusOK, rec)
 		return nil
 	})
 	s.api("PUT "+flagPath, func(w http.ResponseWriter, r *http.Request, p control.Principal) error {
@@ -222,8 +226,7 @@ func (s *Server) adminRoutes() {
 		if err != nil {
 			return err
 		}
-		etag(w, rec.Version)
-		writeJSON(w, http.StatusOK, view(rec, now()))
+		writeFlag(w, http.StatusOK, rec)
 		return nil
 	})
 	s.api("DELETE "+flagPath, func(w http.ResponseWriter, r *http.Request, p control.Principal) error {
@@ -249,8 +252,7 @@ func (s *Server) adminRoutes() {
 		if err != nil {
 			return err
 		}
-		etag(w, rec.Version)
-		writeJSON(w, http.StatusOK, view(rec, now()))
+		writeFlag(w, http.StatusOK, rec)
 		return nil
 	})
 	s.api("PUT "+flagPath+"/targeting", func(w http.ResponseWriter, r *http.Request, p control.Principal) error {
@@ -266,8 +268,7 @@ func (s *Server) adminRoutes() {
 		if err != nil {
 			return err
 		}
-		etag(w, rec.Version)
-		writeJSON(w, http.StatusOK, view(rec, now()))
+		writeFlag(w, http.StatusOK, rec)
 		return nil
 	})
 	for _, a := range []struct {
@@ -282,8 +283,7 @@ func (s *Server) adminRoutes() {
 			if err != nil {
 				return err
 			}
-			etag(w, rec.Version)
-			writeJSON(w, http.StatusOK, view(rec, now()))
+			writeFlag(w, http.StatusOK, rec)
 			return nil
 		})
 	}
@@ -303,8 +303,7 @@ func (s *Server) adminRoutes() {
 		if err != nil {
 			return err
 		}
-		etag(w, rec.Version)
-		writeJSON(w, http.StatusOK, view(rec, now()))
+		writeFlag(w, http.StatusOK, rec)
 		return nil
 	})
 
