@@ -228,38 +228,43 @@ func (s *Service) editFlag(ctx context.Context, p Principal, project, env, key s
 		if sameDefinition(&before, &next) {
 			return nil
 		}
-		envs, err := tx.Environments(project)
+		return s.propagateDefinition(tx, p, project, env, next, now, touch)
+	})
+	return out, err
+}
+
+// propagateDefinition carries def's definition fields (name, type, variations, ...) to the flag's record in
+// every environment of the project other than env, keeping each one's targeting, with an audit row each.
+func (s *Service) propagateDefinition(tx store.Tx, p Principal, project, env string, def flag.Flag, now time.Time, touch func(string, string, ...string)) error {
+	envs, err := tx.Environments(project)
+	if err != nil {
+		return err
+	}
+	for _, e := range envs {
+		if e.Key == env {
+			continue
+		}
+		other, err := tx.Flag(project, e.Key, def.Key)
+		if flag.KindOf(err) == flag.KindNotFound {
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		for _, e := range envs {
-			if e.Key == env {
-				continue
-			}
-			other, err := tx.Flag(project, e.Key, key)
-			if flag.KindOf(err) == flag.KindNotFound {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			was := other.Flag
-			t := targetingOf(&other.Flag)
-			other.Flag = cloneFlag(next)
-			applyTargeting(&other.Flag, t)
-			other.UpdatedAt, other.UpdatedBy = now, p.Actor()
-			v := other.Version
-			if err := tx.PutFlag(&other, v); err != nil {
-				return err
-			}
-			if err := s.audit(tx, p, "flag.definition", project, e.Key, "flag", key, other.Version, was, other.Flag); err != nil {
-				return err
-			}
-			touch(e.Key, "flag", key)
+		was := other.Flag
+		t := targetingOf(&other.Flag)
+		other.Flag = cloneFlag(def)
+		applyTargeting(&other.Flag, t)
+		other.UpdatedAt, other.UpdatedBy = now, p.Actor()
+		if err := tx.PutFlag(&other, other.Version); err != nil {
+			return err
 		}
-		return nil
-	})
-	return out, err
+		if err := s.audit(tx, p, "flag.definition", project, e.Key, "flag", def.Key, other.Version, was, other.Flag); err != nil {
+			return err
+		}
+		touch(e.Key, "flag", def.Key)
+	}
+	return nil
 }
 
 func staleVersion(key, env string, current, asked int64) error {

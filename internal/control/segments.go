@@ -215,25 +215,8 @@ func (s *Service) Import(ctx context.Context, p Principal, project, env string, 
 				}
 				touch(env, "flag", f.Key)
 				if !sameDefinition(&cur.Flag, &f) {
-					for _, e := range envs {
-						if e.Key == env {
-							continue
-						}
-						other, err := tx.Flag(project, e.Key, f.Key)
-						if err != nil {
-							continue
-						}
-						was := other.Flag
-						t := targetingOf(&other.Flag)
-						other.Flag = cloneFlag(f)
-						applyTargeting(&other.Flag, t)
-						if err := tx.PutFlag(&other, other.Version); err != nil {
-							return err
-						}
-						if err := s.audit(tx, p, "flag.definition", project, e.Key, "flag", f.Key, other.Version, was, other.Flag); err != nil {
-							return err
-						}
-						touch(e.Key, "flag", f.Key)
+					if err := s.propagateDefinition(tx, p, project, env, f, now, touch); err != nil {
+						return err
 					}
 				}
 				res.Updated = append(res.Updated, f.Key)
