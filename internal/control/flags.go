@@ -94,26 +94,34 @@ func (s *Service) CreateFlag(ctx context.Context, p Principal, project, env stri
 			return &flag.Error{Kind: flag.KindInvalid, Message: "too many flags", Problems: []flag.Problem{{Path: "flags",
 				Message: fmt.Sprintf("project %s already has %d flags, the limit", project, s.limits.FlagsPerProject)}}}
 		}
-		for _, e := range envs {
-			rec := store.FlagRecord{Project: project, Environment: e.Key, Flag: f, UpdatedAt: now, UpdatedBy: p.Actor()}
-			rec.Flag.Enabled = f.Enabled && e.Key == env
-			if err := tx.PutFlag(&rec, 0); err != nil {
-				if flag.KindOf(err) == flag.KindConflict {
-					return flag.Errorf(flag.KindConflict, "flag %q already exists in project %s", f.Key, project)
-				}
-				return err
-			}
-			if err := s.audit(tx, p, "flag.create", project, e.Key, "flag", f.Key, rec.Version, nil, rec.Flag); err != nil {
-				return err
-			}
-			touch(e.Key, "flag", f.Key)
-			if e.Key == env {
-				created = rec
-			}
-		}
-		return nil
+		created, err = s.createEverywhere(tx, p, "flag.create", project, env, envs, f, now, touch)
+		return err
 	})
 	return created, err
+}
+
+// createEverywhere creates f in every environment of envs, enabled (if f says so) only in env, with an audit row
+// each, and returns the record in env.
+func (s *Service) createEverywhere(tx store.Tx, p Principal, action, project, env string, envs []store.Environment, f flag.Flag, now time.Time, touch func(string, string, ...string)) (store.FlagRecord, error) {
+	var created store.FlagRecord
+	for _, e := range envs {
+		rec := store.FlagRecord{Project: project, Environment: e.Key, Flag: f, UpdatedAt: now, UpdatedBy: p.Actor()}
+		rec.Flag.Enabled = f.Enabled && e.Key == env
+		if err := tx.PutFlag(&rec, 0); err != nil {
+			if flag.KindOf(err) == flag.KindConflict {
+				return created, flag.Errorf(flag.KindConflict, "flag %q already exists in project %s", f.Key, project)
+			}
+			return created, err
+		}
+		if err := s.audit(tx, p, action, project, e.Key, "flag", f.Key, rec.Version, nil, rec.Flag); err != nil {
+			return created, err
+		}
+		touch(e.Key, "flag", f.Key)
+		if e.Key == env {
+			created = rec
+		}
+	}
+	return created, nil
 }
 
 // projectEnvs returns the project's environments after checking that env is one of them.

@@ -223,16 +223,8 @@ func (s *Service) Import(ctx context.Context, p Principal, project, env string, 
 				continue
 			}
 			f.CreatedAt, f.UpdatedAt = &now, &now
-			for _, e := range envs {
-				rec := store.FlagRecord{Project: project, Environment: e.Key, Flag: f, UpdatedAt: now, UpdatedBy: p.Actor()}
-				rec.Flag.Enabled = f.Enabled && e.Key == env
-				if err := tx.PutFlag(&rec, 0); err != nil {
-					return err
-				}
-				if err := s.audit(tx, p, "flag.import", project, e.Key, "flag", f.Key, rec.Version, nil, rec.Flag); err != nil {
-					return err
-				}
-				touch(e.Key, "flag", f.Key)
+			if _, err := s.createEverywhere(tx, p, "flag.import", project, env, envs, f, now, touch); err != nil {
+				return err
 			}
 			res.Created = append(res.Created, f.Key)
 		}
